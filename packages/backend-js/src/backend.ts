@@ -101,7 +101,9 @@ export class JsBackend implements Backend {
     const inputs = call.inputs.map((v) => this.buf(v.buffer).data);
     const arity = exprArity(call.expr);
     if (arity > call.inputs.length) {
-      throw new BackendError(`js.elementwise: the expression reads ${arity} inputs, found ${call.inputs.length}.`);
+      throw new BackendError(
+        `js.elementwise: the expression reads ${arity} inputs, found ${call.inputs.length}.`,
+      );
     }
     const dense = stridesOf(call.shape);
     const layouts: Layout[] = call.inputs.map((v) => layoutOf(v.strides, dense, call.shape));
@@ -109,7 +111,11 @@ export class JsBackend implements Backend {
     const key = `${exprKey(call.expr)}|${flat ? layouts.join(',') : 'strided'}|${call.inputs.length}`;
     let kernel = this.kernels.get(key);
     if (!kernel) {
-      kernel = compileElementwise(call.expr, call.inputs.length, flat ? layouts.map((l) => l === 'dense') : null);
+      kernel = compileElementwise(
+        call.expr,
+        call.inputs.length,
+        flat ? layouts.map((l) => l === 'dense') : null,
+      );
       this.kernels.set(key, kernel);
     }
     kernel(
@@ -126,7 +132,9 @@ export class JsBackend implements Backend {
     const b = this.buf(call.b);
     const out = this.buf(call.out);
     if (a.dtype === 'i32' || b.dtype === 'i32' || out.dtype === 'i32') {
-      throw new BackendError(`js.matmul: expected f32 or f64 buffers, found ${a.dtype}, ${b.dtype} -> ${out.dtype}.`);
+      throw new BackendError(
+        `js.matmul: expected f32 or f64 buffers, found ${a.dtype}, ${b.dtype} -> ${out.dtype}.`,
+      );
     }
     const bias = call.bias ? this.buf(call.bias.buffer) : null;
     const { m, n, k } = call;
@@ -169,8 +177,8 @@ export class JsBackend implements Backend {
             acc = x[base]!;
             for (let s = 1; s < size; s++) {
               const v = x[base + s * inner]!;
-              if (v !== v || (op === 'max' ? v > acc : v < acc)) acc = v;
-              if (acc !== acc) break;
+              if (Number.isNaN(v) || (op === 'max' ? v > acc : v < acc)) acc = v;
+              if (Number.isNaN(acc)) break;
             }
             break;
           }
@@ -178,9 +186,9 @@ export class JsBackend implements Backend {
           case 'argmin': {
             let best = x[base]!;
             acc = 0;
-            for (let s = 1; s < size && best === best; s++) {
+            for (let s = 1; s < size && !Number.isNaN(best); s++) {
               const v = x[base + s * inner]!;
-              if (v !== v || (op === 'argmax' ? v > best : v < best)) {
+              if (Number.isNaN(v) || (op === 'argmax' ? v > best : v < best)) {
                 best = v;
                 acc = s;
               }
@@ -280,7 +288,8 @@ export class JsBackend implements Backend {
         `js: expected a buffer allocated by the js backend, found ${buffer?.constructor?.name ?? typeof buffer}. Tensors from different backends cannot be mixed.`,
       );
     }
-    if (buffer.freed) throw new BackendError('js: expected a live buffer, found one already freed (use after dispose).');
+    if (buffer.freed)
+      throw new BackendError('js: expected a live buffer, found one already freed (use after dispose).');
     return buffer;
   }
 }

@@ -9,7 +9,13 @@ export function exprToJs(e: Expr): string {
     case 'input':
       return `v${e.index}`;
     case 'const':
-      return Number.isNaN(e.value) ? 'NaN' : e.value === Infinity ? 'Infinity' : e.value === -Infinity ? '-Infinity' : `(${e.value})`;
+      return Number.isNaN(e.value)
+        ? 'NaN'
+        : e.value === Infinity
+          ? 'Infinity'
+          : e.value === -Infinity
+            ? '-Infinity'
+            : `(${e.value})`;
     case 'cast': {
       const a = exprToJs(e.a);
       if (e.dtype === 'i32') return `(${a} | 0)`;
@@ -88,7 +94,7 @@ const idiv = (a, b) => (b === 0 ? 0 : (a / b) | 0);
 export type ElementwiseKernel = (
   out: ArrayLike<number> & { [i: number]: number },
   shape: readonly number[],
-  inputs: readonly (ArrayLike<number>)[],
+  inputs: readonly ArrayLike<number>[],
   offsets: readonly number[],
   strides: readonly (readonly number[])[],
 ) => void;
@@ -97,7 +103,11 @@ export type ElementwiseKernel = (
  * A kernel for one expression and one input layout. `flat[i]` says input i is read densely in
  * output order (true) or is a single broadcast value (false); `null` selects the strided kernel.
  */
-export function compileElementwise(expr: Expr, arity: number, flat: readonly boolean[] | null): ElementwiseKernel {
+export function compileElementwise(
+  expr: Expr,
+  arity: number,
+  flat: readonly boolean[] | null,
+): ElementwiseKernel {
   const body = exprToJs(expr);
   const ids = Array.from({ length: arity }, (_, i) => i);
   let src: string;
@@ -105,9 +115,15 @@ export function compileElementwise(expr: Expr, arity: number, flat: readonly boo
     src = `
 ${ids.map((i) => `const a${i} = inputs[${i}], o${i} = offsets[${i}];`).join('\n')}
 let n = 1; for (let d = 0; d < shape.length; d++) n *= shape[d];
-${ids.filter((i) => !flat[i]).map((i) => `const v${i} = a${i}[o${i}];`).join('\n')}
+${ids
+  .filter((i) => !flat[i])
+  .map((i) => `const v${i} = a${i}[o${i}];`)
+  .join('\n')}
 for (let i = 0; i < n; i++) {
-  ${ids.filter((i) => flat[i]).map((i) => `const v${i} = a${i}[o${i} + i];`).join('\n  ')}
+  ${ids
+    .filter((i) => flat[i])
+    .map((i) => `const v${i} = a${i}[o${i} + i];`)
+    .join('\n  ')}
   out[i] = ${body};
 }`;
   } else {
@@ -133,5 +149,12 @@ for (let op = 0; op < n; ) {
   }
 }`;
   }
-  return new Function('out', 'shape', 'inputs', 'offsets', 'strides', `${PRELUDE}\n${src}`) as ElementwiseKernel;
+  return new Function(
+    'out',
+    'shape',
+    'inputs',
+    'offsets',
+    'strides',
+    `${PRELUDE}\n${src}`,
+  ) as ElementwiseKernel;
 }

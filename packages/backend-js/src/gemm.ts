@@ -108,23 +108,65 @@ export class Gemm {
   private micro(kc: number, bBase: number): void {
     const pa = this.packA;
     const pb = this.packB;
-    let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-    let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-    let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-    let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+    let c00 = 0,
+      c01 = 0,
+      c02 = 0,
+      c03 = 0;
+    let c10 = 0,
+      c11 = 0,
+      c12 = 0,
+      c13 = 0;
+    let c20 = 0,
+      c21 = 0,
+      c22 = 0,
+      c23 = 0;
+    let c30 = 0,
+      c31 = 0,
+      c32 = 0,
+      c33 = 0;
     for (let p = 0, ia = 0, ib = bBase; p < kc; p++, ia += 4, ib += 4) {
-      const a0 = pa[ia]!, a1 = pa[ia + 1]!, a2 = pa[ia + 2]!, a3 = pa[ia + 3]!;
-      const b0 = pb[ib]!, b1 = pb[ib + 1]!, b2 = pb[ib + 2]!, b3 = pb[ib + 3]!;
-      c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-      c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-      c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-      c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+      const a0 = pa[ia]!,
+        a1 = pa[ia + 1]!,
+        a2 = pa[ia + 2]!,
+        a3 = pa[ia + 3]!;
+      const b0 = pb[ib]!,
+        b1 = pb[ib + 1]!,
+        b2 = pb[ib + 2]!,
+        b3 = pb[ib + 3]!;
+      c00 += a0 * b0;
+      c01 += a0 * b1;
+      c02 += a0 * b2;
+      c03 += a0 * b3;
+      c10 += a1 * b0;
+      c11 += a1 * b1;
+      c12 += a1 * b2;
+      c13 += a1 * b3;
+      c20 += a2 * b0;
+      c21 += a2 * b1;
+      c22 += a2 * b2;
+      c23 += a2 * b3;
+      c30 += a3 * b0;
+      c31 += a3 * b1;
+      c32 += a3 * b2;
+      c33 += a3 * b3;
     }
     const t = this.tile;
-    t[0] = c00; t[1] = c01; t[2] = c02; t[3] = c03;
-    t[4] = c10; t[5] = c11; t[6] = c12; t[7] = c13;
-    t[8] = c20; t[9] = c21; t[10] = c22; t[11] = c23;
-    t[12] = c30; t[13] = c31; t[14] = c32; t[15] = c33;
+    t[0] = c00;
+    t[1] = c01;
+    t[2] = c02;
+    t[3] = c03;
+    t[4] = c10;
+    t[5] = c11;
+    t[6] = c12;
+    t[7] = c13;
+    t[8] = c20;
+    t[9] = c21;
+    t[10] = c22;
+    t[11] = c23;
+    t[12] = c30;
+    t[13] = c31;
+    t[14] = c32;
+    t[15] = c33;
   }
 
   private store(c: Arr, at: number, ldc: number, mr: number, nr: number): void {

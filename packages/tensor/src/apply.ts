@@ -56,7 +56,8 @@ export function applyEager<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A)
     try {
       if (op.expr) runElementwise(op, inputs, buffer, meta, attrs);
       else if (op.run) op.run(backend, inputs, buffer, meta, attrs);
-      else throw new RecurError(`${op.name}: the op defines no way to execute (expr, run, alias or decompose).`);
+      else
+        throw new RecurError(`${op.name}: the op defines no way to execute (expr, run, alias or decompose).`);
     } catch (err) {
       storage.release();
       throw err;

@@ -37,7 +37,9 @@ export function backward(root: Tensor, options: BackwardOptions = {}): void {
   }
   if (options.grad) {
     if (!shapesEqual(options.grad.shape, root.shape)) {
-      throw new GradError(`backward: expected a gradient of shape ${fmt(root.shape)}, found ${fmt(options.grad.shape)}.`);
+      throw new GradError(
+        `backward: expected a gradient of shape ${fmt(root.shape)}, found ${fmt(options.grad.shape)}.`,
+      );
     }
   } else if (root.size !== 1) {
     throw new GradError(

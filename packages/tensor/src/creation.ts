@@ -27,9 +27,17 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
 }
 
 /** Uploads host data as a new tensor. */
-export function fromData(data: AnyTypedArray | readonly number[], shape: readonly number[], options: CreateOptions = {}): Tensor {
+export function fromData(
+  data: AnyTypedArray | readonly number[],
+  shape: readonly number[],
+  options: CreateOptions = {},
+): Tensor {
   const s = assertShape([...shape], 'tensor');
-  const dtype = options.dtype ? assertDType(options.dtype, 'tensor') : Array.isArray(data) ? 'f32' : dtypeOfArray(data as AnyTypedArray);
+  const dtype = options.dtype
+    ? assertDType(options.dtype, 'tensor')
+    : Array.isArray(data)
+      ? 'f32'
+      : dtypeOfArray(data as AnyTypedArray);
   if (data.length !== sizeOf(s)) {
     throw new ShapeError(`tensor: expected ${sizeOf(s)} values for shape ${fmt(s)}, found ${data.length}.`);
   }
@@ -43,9 +51,14 @@ export function fromData(data: AnyTypedArray | readonly number[], shape: readonl
  * Creates a tensor from a number, nested arrays, or a typed array (then `shape` is required).
  * The dtype defaults to f32, or to the typed array's own type.
  */
-export function tensor(values: NestedArray | AnyTypedArray, shapeOrOptions?: readonly number[] | CreateOptions, maybeOptions: CreateOptions = {}): Tensor {
+export function tensor(
+  values: NestedArray | AnyTypedArray,
+  shapeOrOptions?: readonly number[] | CreateOptions,
+  maybeOptions: CreateOptions = {},
+): Tensor {
   const shape = Array.isArray(shapeOrOptions) ? (shapeOrOptions as readonly number[]) : undefined;
-  const options = (Array.isArray(shapeOrOptions) ? maybeOptions : (shapeOrOptions as CreateOptions | undefined)) ?? {};
+  const options =
+    (Array.isArray(shapeOrOptions) ? maybeOptions : (shapeOrOptions as CreateOptions | undefined)) ?? {};
   if (ArrayBuffer.isView(values)) {
     return fromData(values as AnyTypedArray, shape ?? [(values as AnyTypedArray).length], options);
   }
@@ -69,7 +82,9 @@ function inferShape(v: NestedArray): number[] {
 function flatten(v: NestedArray, shape: readonly number[], dim: number, out: number[]): void {
   if (dim === shape.length) {
     if (typeof v !== 'number') {
-      throw new ShapeError(`tensor: expected a number at depth ${dim} (nested arrays must be rectangular), found ${Array.isArray(v) ? 'an array' : typeof v}.`);
+      throw new ShapeError(
+        `tensor: expected a number at depth ${dim} (nested arrays must be rectangular), found ${Array.isArray(v) ? 'an array' : typeof v}.`,
+      );
     }
     out.push(v);
     return;
@@ -87,13 +102,22 @@ function onBackend<T>(options: CreateOptions, fn: () => T): T {
 }
 
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return finish(onBackend(options, () => full(shape, 0, options.dtype ?? 'f32')), options);
+  return finish(
+    onBackend(options, () => full(shape, 0, options.dtype ?? 'f32')),
+    options,
+  );
 }
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return finish(onBackend(options, () => full(shape, 1, options.dtype ?? 'f32')), options);
+  return finish(
+    onBackend(options, () => full(shape, 1, options.dtype ?? 'f32')),
+    options,
+  );
 }
 export function fill(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
-  return finish(onBackend(options, () => full(shape, value, options.dtype ?? 'f32')), options);
+  return finish(
+    onBackend(options, () => full(shape, value, options.dtype ?? 'f32')),
+    options,
+  );
 }
 export { fullLike };
 
@@ -103,12 +127,17 @@ function rngOf(seed: number | Rng): Rng {
 
 function requireSeed(op: string, options: RandomOptions | undefined): void {
   if (!options || options.seed === undefined) {
-    throw new RecurError(`${op}: expected a seed ({ seed: 42 } or an Rng), found none. Recur's random tensors are always reproducible.`);
+    throw new RecurError(
+      `${op}: expected a seed ({ seed: 42 } or an Rng), found none. Recur's random tensors are always reproducible.`,
+    );
   }
 }
 
 /** Normal samples with the given mean and standard deviation. */
-export function randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number }): Tensor {
+export function randn(
+  shape: readonly number[],
+  options: RandomOptions & { mean?: number; std?: number },
+): Tensor {
   requireSeed('randn', options);
   const rng = rngOf(options.seed);
   const n = sizeOf(assertShape([...shape], 'randn'));
@@ -120,7 +149,10 @@ export function randn(shape: readonly number[], options: RandomOptions & { mean?
 }
 
 /** Uniform samples in [low, high). */
-export function rand(shape: readonly number[], options: RandomOptions & { low?: number; high?: number }): Tensor {
+export function rand(
+  shape: readonly number[],
+  options: RandomOptions & { low?: number; high?: number },
+): Tensor {
   requireSeed('rand', options);
   const rng = rngOf(options.seed);
   const n = sizeOf(assertShape([...shape], 'rand'));
@@ -134,7 +166,8 @@ export function rand(shape: readonly number[], options: RandomOptions & { low?: 
 /** start, start+step, ... below stop (like Python's range); dtype i32 for integer arguments. */
 export function arange(start: number, stop?: number, step = 1, options: CreateOptions = {}): Tensor {
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
-  if (step === 0 || !Number.isFinite(step)) throw new RecurError(`arange: expected a non-zero finite step, found ${step}.`);
+  if (step === 0 || !Number.isFinite(step))
+    throw new RecurError(`arange: expected a non-zero finite step, found ${step}.`);
   const n = Math.max(0, Math.ceil((b - a) / step));
   const values = Array.from({ length: n }, (_, i) => a + i * step);
   const dtype = options.dtype ?? ([a, b, step].every(Number.isInteger) ? 'i32' : 'f32');

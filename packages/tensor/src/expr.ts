@@ -21,7 +21,17 @@ export type BinaryOp =
   | 'gt'
   | 'ge';
 
-export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'relu', 'sign'];
+export const UNARY_OPS: readonly UnaryOp[] = [
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'abs',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'sign',
+];
 export const BINARY_OPS: readonly BinaryOp[] = [
   'add',
   'sub',
@@ -45,7 +55,13 @@ export type Expr =
   | { readonly kind: 'input'; readonly index: number; readonly dtype: DType }
   | { readonly kind: 'const'; readonly value: number; readonly dtype: DType }
   | { readonly kind: 'unary'; readonly op: UnaryOp; readonly a: Expr; readonly dtype: DType }
-  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly a: Expr; readonly b: Expr; readonly dtype: DType }
+  | {
+      readonly kind: 'binary';
+      readonly op: BinaryOp;
+      readonly a: Expr;
+      readonly b: Expr;
+      readonly dtype: DType;
+    }
   | { readonly kind: 'where'; readonly cond: Expr; readonly a: Expr; readonly b: Expr; readonly dtype: DType }
   | { readonly kind: 'cast'; readonly a: Expr; readonly dtype: DType };
 
@@ -156,7 +172,7 @@ export function unaryScalar(op: UnaryOp, a: number): number {
     case 'sigmoid':
       return 1 / (1 + Math.exp(-a));
     case 'relu':
-      return a < 0 ? 0 : a;
+      return Math.max(a, 0);
     case 'sign':
       return Math.sign(a);
   }

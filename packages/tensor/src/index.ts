@@ -1,5 +1,6 @@
 import './methods.js';
 
+export { apply, applyEager, type OpInterceptor, withInterceptor } from './apply.js';
 export { type BackwardOptions, backward } from './autograd.js';
 export type {
   Backend,
@@ -29,7 +30,15 @@ export {
   tensor,
   zeros,
 } from './creation.js';
-export { type AnyTypedArray, allocTyped, bytesPerElement, type DType, DTYPES, isFloat, promote } from './dtype.js';
+export {
+  type AnyTypedArray,
+  allocTyped,
+  bytesPerElement,
+  DTYPES,
+  type DType,
+  isFloat,
+  promote,
+} from './dtype.js';
 export { Engine, engine, getBackend, keep, noGrad, setBackend, tidy, withBackend } from './engine.js';
 export { BackendError, DisposedError, DTypeError, GradError, RecurError, ShapeError } from './errors.js';
 export {
@@ -47,7 +56,6 @@ export {
   unaryScalar,
 } from './expr.js';
 export { type Edge, GradNode } from './grad-node.js';
-export { apply, applyEager, type OpInterceptor, withInterceptor } from './apply.js';
 export type { OpDef, VjpContext } from './op.js';
 export {
   abs,

@@ -49,7 +49,9 @@ export class BackendRegistry {
     }
     const backend = await entry.create();
     if (!backend) {
-      throw new BackendError(`BackendRegistry.create: backend '${name}' is registered but cannot run on this machine.`);
+      throw new BackendError(
+        `BackendRegistry.create: backend '${name}' is registered but cannot run on this machine.`,
+      );
     }
     checkBackend(backend);
     return backend;
@@ -84,12 +86,30 @@ export function checkBackend(backend: Backend): void {
       `Backend '${String(b.name)}': expected interface spec 1, found ${JSON.stringify(b.spec)}. Upgrade the backend or @recur/tensor so they agree.`,
     );
   }
-  const required = ['alloc', 'write', 'read', 'free', 'memory', 'elementwise', 'matmul', 'reduce', 'gather', 'scatterAdd', 'copy', 'sync', 'dispose'];
+  const required = [
+    'alloc',
+    'write',
+    'read',
+    'free',
+    'memory',
+    'elementwise',
+    'matmul',
+    'reduce',
+    'gather',
+    'scatterAdd',
+    'copy',
+    'sync',
+    'dispose',
+  ];
   const missing = required.filter((m) => typeof b[m] !== 'function');
   if (missing.length > 0) {
-    throw new BackendError(`Backend '${String(b.name)}': expected methods [${missing.join(', ')}], found them missing.`);
+    throw new BackendError(
+      `Backend '${String(b.name)}': expected methods [${missing.join(', ')}], found them missing.`,
+    );
   }
   if (b.capabilities?.syncRead && typeof b.readSync !== 'function') {
-    throw new BackendError(`Backend '${String(b.name)}': capabilities.syncRead is true but readSync is not a function.`);
+    throw new BackendError(
+      `Backend '${String(b.name)}': capabilities.syncRead is true but readSync is not a function.`,
+    );
   }
 }

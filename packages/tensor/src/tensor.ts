@@ -4,7 +4,7 @@ import { engine } from './engine.js';
 import { DisposedError, GradError, RecurError } from './errors.js';
 import type { GradNode } from './grad-node.js';
 import { fmt, type Shape, sizeOf, stridesOf } from './shape.js';
-import { Storage } from './storage.js';
+import type { Storage } from './storage.js';
 
 let nextId = 1;
 
@@ -81,7 +81,9 @@ export class Tensor implements TensorMeta {
       );
     }
     if (this.gradFn && !flag) {
-      throw new GradError('requiresGrad_(false): this tensor was produced by an op; use .detach() to stop gradients.');
+      throw new GradError(
+        'requiresGrad_(false): this tensor was produced by an op; use .detach() to stop gradients.',
+      );
     }
     this.requiresGrad = flag;
     return this;
@@ -161,13 +163,19 @@ export class Tensor implements TensorMeta {
   assign(value: Tensor | AnyTypedArray): this {
     const storage = this.storage;
     if (value instanceof Tensor) {
-      if (value.size !== this.size || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i])) {
+      if (
+        value.size !== this.size ||
+        value.shape.length !== this.shape.length ||
+        value.shape.some((d, i) => d !== this.shape[i])
+      ) {
         throw new RecurError(
           `assign: expected a value of shape ${fmt(this.shape)}, found ${fmt(value.shape)}. Reshape or broadcast it first.`,
         );
       }
       if (value.backend !== this.backend) {
-        throw new RecurError(`assign: expected a value on backend '${this.backend.name}', found '${value.backend.name}'.`);
+        throw new RecurError(
+          `assign: expected a value on backend '${this.backend.name}', found '${value.backend.name}'.`,
+        );
       }
       if (value.storage === storage) return this;
       const src = value.dtype === this.dtype ? value : engine.noGrad(() => castFn(value, this.dtype));

@@ -68,13 +68,35 @@ function makeUnary(op: UnaryOp): OpDef<NoAttrs> {
   };
 }
 
+/** Op names of the binary expressions; min/max become minimum/maximum, apart from the reductions. */
+export const BINARY_OP_NAMES = {
+  add: 'add',
+  sub: 'sub',
+  mul: 'mul',
+  div: 'div',
+  pow: 'pow',
+  min: 'minimum',
+  max: 'maximum',
+  eq: 'eq',
+  ne: 'ne',
+  lt: 'lt',
+  le: 'le',
+  gt: 'gt',
+  ge: 'ge',
+} as const satisfies { [K in BinaryOp]: string };
+export type BinaryOpName = (typeof BINARY_OP_NAMES)[BinaryOp];
+
 function makeBinary(op: BinaryOp): OpDef<NoAttrs> {
   const rule = BINARY_VJP[op];
   return {
-    name: op,
+    name: BINARY_OP_NAMES[op],
     expr: ([a, b]) => ex.binary(op, a!, b!),
     infer: (inputs) =>
-      inferElementwise(op, inputs, ex.binary(op, ex.input(0, inputs[0]!.dtype), ex.input(1, inputs[1]!.dtype))),
+      inferElementwise(
+        op,
+        inputs,
+        ex.binary(op, ex.input(0, inputs[0]!.dtype), ex.input(1, inputs[1]!.dtype)),
+      ),
     saves: op === 'pow' ? { inputs: true, output: true } : SAVES_INPUTS,
     vjp: rule
       ? (g, { inputs, output }) => {
@@ -89,8 +111,13 @@ function makeBinary(op: BinaryOp): OpDef<NoAttrs> {
 export const unaryOps = Object.fromEntries(UNARY_OPS.map((op) => [op, makeUnary(op)])) as {
   [K in UnaryOp]: OpDef<NoAttrs>;
 };
-export const binaryOps = Object.fromEntries(BINARY_OPS.map((op) => [op, makeBinary(op)])) as {
+const binaryByExpr = Object.fromEntries(BINARY_OPS.map((op) => [op, makeBinary(op)])) as {
   [K in BinaryOp]: OpDef<NoAttrs>;
+};
+export const binaryOps = Object.fromEntries(
+  BINARY_OPS.map((op) => [BINARY_OP_NAMES[op], binaryByExpr[op]]),
+) as {
+  [K in BinaryOpName]: OpDef<NoAttrs>;
 };
 
 export const whereOp: OpDef<NoAttrs> = {
@@ -123,7 +150,7 @@ function unary(op: UnaryOp, x: Tensor): Tensor {
 }
 function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = lift(a, b);
-  return apply(binaryOps[op], [ta, tb], NONE);
+  return apply(binaryByExpr[op], [ta, tb], NONE);
 }
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
@@ -163,4 +190,3 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   }
   return apply(castOp, [x], { dtype });
 }
-

@@ -15,12 +15,18 @@ function gatherShape(x: TensorMeta, indices: TensorMeta, axis: number): number[]
 
 function checkIndices(op: string, indices: TensorMeta): void {
   if (indices.dtype !== 'i32') {
-    throw new DTypeError(`${op}: expected i32 indices, found ${indices.dtype}. Create them with dtype 'i32' or .cast('i32').`);
+    throw new DTypeError(
+      `${op}: expected i32 indices, found ${indices.dtype}. Create them with dtype 'i32' or .cast('i32').`,
+    );
   }
 }
 
 function split3(shape: readonly number[], axis: number): { outer: number; axisSize: number; inner: number } {
-  return { outer: sizeOf(shape.slice(0, axis)), axisSize: shape[axis]!, inner: sizeOf(shape.slice(axis + 1)) };
+  return {
+    outer: sizeOf(shape.slice(0, axis)),
+    axisSize: shape[axis]!,
+    inner: sizeOf(shape.slice(axis + 1)),
+  };
 }
 
 /** out = x indexed along `axis` by `indices` (any shape); an embedding lookup with axis 0. */
@@ -31,7 +37,12 @@ export const gatherOp: OpDef<AxisAttrs> = {
     return { shape: gatherShape(x!, indices!, axis), dtype: x!.dtype };
   },
   run: (backend, [x, indices], out, _meta, { axis }) => {
-    backend.gather({ table: x!.storage.buffer, indices: indices!.storage.buffer, out, ...split3(x!.shape, axis) });
+    backend.gather({
+      table: x!.storage.buffer,
+      indices: indices!.storage.buffer,
+      out,
+      ...split3(x!.shape, axis),
+    });
   },
   saves: SAVES_INPUTS,
   vjp: (g, { inputs, attrs }) => [scatterAdd(zerosLike(inputs[0]!), inputs[1]!, g, attrs.axis), null],
@@ -54,8 +65,19 @@ export const scatterAddOp: OpDef<AxisAttrs> = {
     return { shape: x!.shape, dtype: x!.dtype };
   },
   run: (backend, [x, indices, updates], out, _meta, { axis }) => {
-    backend.copy({ src: { buffer: x!.storage.buffer, offset: 0, strides: [1] }, out, outOffset: 0, outStrides: [1], shape: [x!.size] });
-    backend.scatterAdd({ out, indices: indices!.storage.buffer, updates: updates!.storage.buffer, ...split3(x!.shape, axis) });
+    backend.copy({
+      src: { buffer: x!.storage.buffer, offset: 0, strides: [1] },
+      out,
+      outOffset: 0,
+      outStrides: [1],
+      shape: [x!.size],
+    });
+    backend.scatterAdd({
+      out,
+      indices: indices!.storage.buffer,
+      updates: updates!.storage.buffer,
+      ...split3(x!.shape, axis),
+    });
   },
   saves: SAVES_INPUTS,
   vjp: (g, { inputs, attrs }) => [g, null, gather(g, inputs[1]!, attrs.axis)],

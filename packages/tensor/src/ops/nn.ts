@@ -1,4 +1,5 @@
 import { apply } from '../apply.js';
+import { arangeLike } from '../creation.js';
 import { DTypeError, RecurError, ShapeError } from '../errors.js';
 import type { OpDef } from '../op.js';
 import { fmt, normAxis, shapesEqual } from '../shape.js';
@@ -6,7 +7,6 @@ import type { Tensor, TensorMeta } from '../tensor.js';
 import { add, cast, div, eq, exp, mul, ne, neg, sub } from './elementwise.js';
 import { logsumexp, sum } from './reduce.js';
 import { expandDims } from './shape-ops.js';
-import { arangeLike } from '../creation.js';
 
 export const softmaxOp: OpDef<{ axis: number }> = {
   name: 'softmax',
@@ -25,7 +25,8 @@ export const oneHotOp: OpDef<{ depth: number }> = {
   name: 'oneHot',
   infer: ([idx], { depth }) => {
     if (idx!.dtype !== 'i32') throw new DTypeError(`oneHot: expected i32 indices, found ${idx!.dtype}.`);
-    if (!Number.isInteger(depth) || depth <= 0) throw new ShapeError(`oneHot: expected a positive integer depth, found ${depth}.`);
+    if (!Number.isInteger(depth) || depth <= 0)
+      throw new ShapeError(`oneHot: expected a positive integer depth, found ${depth}.`);
     return { shape: [...idx!.shape, depth], dtype: 'f32' };
   },
   decompose: ([idx], { depth }) => cast(eq(expandDims(idx!, -1), arangeLike(idx!, depth)), 'f32'),
@@ -54,7 +55,9 @@ export const crossEntropyOp: OpDef<CrossEntropyAttrs> = {
   infer: ([logits, targets, mask], { reduction, labelSmoothing }) => {
     floatMeta('crossEntropy', logits!);
     if (targets!.dtype !== 'i32') {
-      throw new DTypeError(`crossEntropy: expected i32 class indices as targets, found ${targets!.dtype}. Use .cast('i32').`);
+      throw new DTypeError(
+        `crossEntropy: expected i32 class indices as targets, found ${targets!.dtype}. Use .cast('i32').`,
+      );
     }
     const lead = logits!.shape.slice(0, -1);
     if (logits!.shape.length < 1 || !shapesEqual(lead, targets!.shape)) {
@@ -63,7 +66,9 @@ export const crossEntropyOp: OpDef<CrossEntropyAttrs> = {
       );
     }
     if (mask && !shapesEqual(mask.shape, targets!.shape)) {
-      throw new ShapeError(`crossEntropy: expected a mask of shape ${fmt(targets!.shape)}, found ${fmt(mask.shape)}.`);
+      throw new ShapeError(
+        `crossEntropy: expected a mask of shape ${fmt(targets!.shape)}, found ${fmt(mask.shape)}.`,
+      );
     }
     if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
       throw new RecurError(`crossEntropy: expected labelSmoothing in [0, 1), found ${labelSmoothing}.`);
@@ -121,4 +126,3 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     labelSmoothing: options.labelSmoothing ?? 0,
   });
 }
-

@@ -5,7 +5,7 @@ import { ShapeError } from '../errors.js';
 import { type OpDef, SAVES_INPUTS } from '../op.js';
 import { fmt, normAxes, normAxis, type Shape, sizeOf, stridesOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { cast, div, eq, exp, log, mul, sub, add } from './elementwise.js';
+import { add, cast, div, eq, exp, log, mul, sub } from './elementwise.js';
 import { broadcastTo, reshape } from './shape-ops.js';
 import { sumOpRef } from './util.js';
 
@@ -23,11 +23,23 @@ function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean):
  * Lowers a reduction over any axes to the backend's [outer, size, inner] primitive: contiguous
  * axes reduce in place; scattered axes are first moved to the end by a copy.
  */
-function runReduce(backend: Backend, op: ReduceOp, x: Tensor, axes: readonly number[], out: BackendBuffer): void {
+function runReduce(
+  backend: Backend,
+  op: ReduceOp,
+  x: Tensor,
+  axes: readonly number[],
+  out: BackendBuffer,
+): void {
   const shape = x.shape;
   const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1]! + 1);
   if (axes.length === 0) {
-    backend.copy({ src: { buffer: x.storage.buffer, offset: 0, strides: [1] }, out, outOffset: 0, outStrides: [1], shape: [x.size] });
+    backend.copy({
+      src: { buffer: x.storage.buffer, offset: 0, strides: [1] },
+      out,
+      outOffset: 0,
+      outStrides: [1],
+      shape: [x.size],
+    });
     return;
   }
   if (contiguous) {
@@ -71,7 +83,9 @@ function runReduce(backend: Backend, op: ReduceOp, x: Tensor, axes: readonly num
 
 function checkNonEmpty(name: string, shape: Shape, axes: readonly number[]): void {
   if (axes.some((a) => shape[a] === 0)) {
-    throw new ShapeError(`${name}: expected non-empty reduced axes, found shape ${fmt(shape)}; the ${name} of nothing is undefined.`);
+    throw new ShapeError(
+      `${name}: expected non-empty reduced axes, found shape ${fmt(shape)}; the ${name} of nothing is undefined.`,
+    );
   }
 }
 
@@ -123,7 +137,10 @@ export const argminOp = argExtremum('argmin');
 
 export const meanOp: OpDef<ReduceAttrs> = {
   name: 'mean',
-  infer: ([x], { axes, keepDims }) => ({ shape: reducedShape(x!.shape, axes, keepDims), dtype: floatOf(x!.dtype) }),
+  infer: ([x], { axes, keepDims }) => ({
+    shape: reducedShape(x!.shape, axes, keepDims),
+    dtype: floatOf(x!.dtype),
+  }),
   decompose: ([x], { axes, keepDims }) => {
     const n = sizeOf(axes.map((a) => x!.shape[a]!));
     const xf = x!.dtype === 'i32' ? cast(x!, 'f32') : x!;

@@ -10,7 +10,9 @@ import { reshapeOpRef, sumToShape } from './util.js';
 function resolveShape(op: string, from: Shape, to: readonly number[]): number[] {
   const unknown = to.filter((d) => d === -1).length;
   if (unknown > 1 || to.some((d) => !Number.isInteger(d) || d < -1)) {
-    throw new ShapeError(`${op}: expected a shape of non-negative integers with at most one -1, found ${fmt(to)}.`);
+    throw new ShapeError(
+      `${op}: expected a shape of non-negative integers with at most one -1, found ${fmt(to)}.`,
+    );
   }
   const known = to.reduce((p, d) => (d === -1 ? p : p * d), 1);
   const total = sizeOf(from);
@@ -106,7 +108,10 @@ export const sliceOp: OpDef<{ begin: number[]; end: number[] }> = {
 export const padOp: OpDef<{ pads: [number, number][]; value: number }> = {
   name: 'pad',
   infer: ([x], { pads }) => {
-    if (pads.length !== x!.shape.length || pads.some((p) => p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))) {
+    if (
+      pads.length !== x!.shape.length ||
+      pads.some((p) => p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))
+    ) {
       throw new ShapeError(
         `pad: expected ${x!.shape.length} pairs [before, after] of non-negative integers for shape ${fmt(x!.shape)}, found ${JSON.stringify(pads)}.`,
       );
@@ -114,7 +119,8 @@ export const padOp: OpDef<{ pads: [number, number][]; value: number }> = {
     return { shape: x!.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]), dtype: x!.dtype };
   },
   run: (backend, [x], out, meta, { pads, value }) => {
-    if (value !== 0) backend.elementwise({ expr: ex.const(value, meta.dtype), inputs: [], out, shape: meta.shape });
+    if (value !== 0)
+      backend.elementwise({ expr: ex.const(value, meta.dtype), inputs: [], out, shape: meta.shape });
     const os = stridesOf(meta.shape);
     backend.copy({
       src: { buffer: x!.storage.buffer, offset: 0, strides: stridesOf(x!.shape) },
@@ -127,7 +133,13 @@ export const padOp: OpDef<{ pads: [number, number][]; value: number }> = {
   saves: SAVES_INPUTS,
   vjp: (g, { inputs, attrs }) => {
     const begin = attrs.pads.map((p) => p[0]);
-    return [slice(g, begin, begin.map((b, i) => b + inputs[0]!.shape[i]!))];
+    return [
+      slice(
+        g,
+        begin,
+        begin.map((b, i) => b + inputs[0]!.shape[i]!),
+      ),
+    ];
   },
 };
 
@@ -190,7 +202,9 @@ export const broadcastToOp: OpDef<{ shape: number[] }> = {
   infer: ([x], { shape }) => {
     const b = broadcastShapes('broadcastTo', x!.shape, shape);
     if (b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
-      throw new ShapeError(`broadcastTo: expected a shape that ${fmt(x!.shape)} broadcasts to, found ${fmt(shape)}.`);
+      throw new ShapeError(
+        `broadcastTo: expected a shape that ${fmt(x!.shape)} broadcasts to, found ${fmt(shape)}.`,
+      );
     }
     return { shape: [...shape], dtype: x!.dtype };
   },
@@ -213,7 +227,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Permutes axes; without `perm`, reverses them (a matrix transpose for rank 2). */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
-  const p = perm ? perm.map((a) => normAxis('transpose', a, x.shape.length)) : x.shape.map((_, i) => x.shape.length - 1 - i);
+  const p = perm
+    ? perm.map((a) => normAxis('transpose', a, x.shape.length))
+    : x.shape.map((_, i) => x.shape.length - 1 - i);
   return apply(transposeOp, [x], { perm: p });
 }
 
@@ -224,7 +240,9 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 export function slice(x: Tensor, begin: readonly number[], end?: readonly (number | undefined)[]): Tensor {
   const r = x.shape.length;
   if (begin.length > r || (end && end.length > r)) {
-    throw new ShapeError(`slice: expected at most ${r} begin/end entries for shape ${fmt(x.shape)}, found ${begin.length}.`);
+    throw new ShapeError(
+      `slice: expected at most ${r} begin/end entries for shape ${fmt(x.shape)}, found ${begin.length}.`,
+    );
   }
   const norm = (v: number, d: number): number => (v < 0 ? v + d : v);
   const b = x.shape.map((d, i) => norm(begin[i] ?? 0, d));
@@ -255,11 +273,15 @@ export function expandDims(x: Tensor, axis: number): Tensor {
 /** Removes size-1 axes (all of them, or the ones named). */
 export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
   const drop = new Set(
-    axes ? axes.map((a) => normAxis('squeeze', a, x.shape.length)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : [])),
+    axes
+      ? axes.map((a) => normAxis('squeeze', a, x.shape.length))
+      : x.shape.flatMap((d, i) => (d === 1 ? [i] : [])),
   );
   for (const a of drop) {
     if (x.shape[a] !== 1) {
-      throw new ShapeError(`squeeze: expected size 1 on axis ${a}, found ${x.shape[a]} in shape ${fmt(x.shape)}.`);
+      throw new ShapeError(
+        `squeeze: expected size 1 on axis ${a}, found ${x.shape[a]} in shape ${fmt(x.shape)}.`,
+      );
     }
   }
   return reshape(
@@ -293,7 +315,9 @@ export function split(x: Tensor, sections: number | readonly number[], axis = 0)
   } else {
     sizes = [...sections];
     if (sizes.reduce((a, b) => a + b, 0) !== d || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
-      throw new ShapeError(`split: expected sizes that sum to ${d} (axis ${ax} of ${fmt(x.shape)}), found ${JSON.stringify(sizes)}.`);
+      throw new ShapeError(
+        `split: expected sizes that sum to ${d} (axis ${ax} of ${fmt(x.shape)}), found ${JSON.stringify(sizes)}.`,
+      );
     }
   }
   let at = 0;

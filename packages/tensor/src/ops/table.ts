@@ -1,27 +1,18 @@
 import type { DType } from '../dtype.js';
-import type { BinaryOp, UnaryOp } from '../expr.js';
+import type { UnaryOp } from '../expr.js';
 import type { OpDef } from '../op.js';
-import { binaryOps, castOp, unaryOps, whereOp } from './elementwise.js';
+import { type BinaryOpName, binaryOps, castOp, unaryOps, whereOp } from './elementwise.js';
 import { fullLikeOp, fullOp } from './fill.js';
 import { gatherOp, scatterAddOp } from './index-ops.js';
 import { matmulOp } from './matmul.js';
 import { crossEntropyOp, logSoftmaxOp, oneHotOp, softmaxOp } from './nn.js';
-import {
-  argmaxOp,
-  argminOp,
-  logsumexpOp,
-  maxOp,
-  meanOp,
-  minOp,
-  type ReduceAttrs,
-  sumOp,
-} from './reduce.js';
+import { argmaxOp, argminOp, logsumexpOp, maxOp, meanOp, minOp, type ReduceAttrs, sumOp } from './reduce.js';
 import { broadcastToOp, concatOp, padOp, reshapeOp, sliceOp, transposeOp } from './shape-ops.js';
 
 type NoAttrs = Record<string, never>;
 
 /** The attributes of every built-in op, by name. Adding an op starts here. */
-export type OpAttrs = { [K in UnaryOp | BinaryOp | 'where']: NoAttrs } & {
+export type OpAttrs = { [K in UnaryOp | BinaryOpName | 'where']: NoAttrs } & {
   cast: { dtype: DType };
   full: { shape: number[]; value: number; dtype: DType };
   fullLike: { value: number; dtype: DType };

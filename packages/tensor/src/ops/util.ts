@@ -14,7 +14,12 @@ export type TensorLike = Tensor | number;
 export function scalar(value: number, dtype: DType, like?: Tensor): Tensor {
   const backend = like ? like.backend : engine.backend;
   const buffer = backend.alloc(dtype, 1);
-  const data = dtype === 'f32' ? new Float32Array([value]) : dtype === 'f64' ? new Float64Array([value]) : new Int32Array([value]);
+  const data =
+    dtype === 'f32'
+      ? new Float32Array([value])
+      : dtype === 'f64'
+        ? new Float64Array([value])
+        : new Int32Array([value]);
   backend.write(buffer, data);
   return new Tensor(new Storage(backend, buffer), [], dtype);
 }

@@ -1,0 +1,81 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { runDemo } from './demo.js';
+import { info } from './info.js';
+
+export { type DemoOptions, type DemoResult, runDemo } from './demo.js';
+
+function intArg(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected an integer >= ${min} for ${name}, found '${value}'.`);
+    return n;
+  };
+}
+
+function numArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`expected a positive number for ${name}, found '${value}'.`);
+    return n;
+  };
+}
+
+/** Runs the CLI; returns the exit code. Errors print one line, with the stack only under --verbose. */
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+): Promise<number> {
+  const program = new Command()
+    .name('recur')
+    .description('Recurrent neural networks for JavaScript: train, inspect and run models.')
+    .option('--verbose', 'print stack traces on errors')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('demo')
+    .description('train a tiny character-level Elman RNN with the tensor API and print its falling loss')
+    .option('--steps <n>', 'training steps', intArg('--steps', 1), 300)
+    .option('--hidden <n>', 'hidden units', intArg('--hidden', 1), 64)
+    .option('--seq-len <n>', 'BPTT length', intArg('--seq-len', 1), 25)
+    .option('--batch <n>', 'sequences per step', intArg('--batch', 1), 16)
+    .option('--lr <x>', 'Adam learning rate', numArg('--lr'), 0.01)
+    .option('--chars <n>', 'characters of text to learn', intArg('--chars', 30), 4000)
+    .option('--text <file>', 'a text file to learn instead of the bundled tinyshakespeare')
+    .option('--seed <n>', 'random seed', intArg('--seed', 0), 1)
+    .action((o) => {
+      const { losses } = runDemo({ ...o, textFile: o.text, log: out });
+      const head = mean(losses.slice(0, 10));
+      const tail = mean(losses.slice(-10));
+      out(`loss fell from ${head.toFixed(3)} to ${tail.toFixed(3)} (mean of the first and last 10 steps)`);
+    });
+
+  program
+    .command('info')
+    .description('version and the backends available here')
+    .option('--json', 'print JSON')
+    .action((o) => {
+      const i = info();
+      out(
+        o.json
+          ? JSON.stringify(i)
+          : `recur ${i.version} on Node ${i.node}\nbackends: ${JSON.stringify(i.backends)}`,
+      );
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const verbose = argv.includes('--verbose');
+    process.stderr.write(`recur: ${verbose ? (err as Error).stack : (err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
