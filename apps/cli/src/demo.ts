@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsBackend } from '@recur/backend-js';
 import * as R from '@recur/tensor';
@@ -95,6 +95,11 @@ function loadText(o: DemoOptions): { text: string; source: string } {
       return dir ? join(dir, 'text', 'tinyshakespeare.txt') : null;
     })();
   if (file) {
+    if (!existsSync(file)) {
+      throw new Error(
+        `demo: expected a text file at ${file}, found none. Pass --text with an existing file.`,
+      );
+    }
     const text = readFileSync(file, 'utf8').slice(0, o.chars);
     if (text.length < o.seqLen + 2) {
       throw new Error(`demo: expected at least ${o.seqLen + 2} characters in ${file}, found ${text.length}.`);

@@ -26,13 +26,14 @@ function numArg(name: string) {
 export async function main(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+  err: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
 ): Promise<number> {
   const program = new Command()
     .name('recur')
     .description('Recurrent neural networks for JavaScript: train, inspect and run models.')
     .option('--verbose', 'print stack traces on errors')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
 
   program
     .command('demo')
@@ -68,10 +69,10 @@ export async function main(
   try {
     await program.parseAsync(argv);
     return 0;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
     const verbose = argv.includes('--verbose');
-    process.stderr.write(`recur: ${verbose ? (err as Error).stack : (err as Error).message}\n`);
+    err(`recur: ${verbose ? (e as Error).stack : (e as Error).message}`);
     return 1;
   }
 }

@@ -23,9 +23,27 @@ describe('recur demo', () => {
   });
 
   it('reports bad flags in one line with a non-zero exit', async () => {
-    const lines: string[] = [];
-    const code = await main(['node', 'recur', 'demo', '--steps', 'abc'], (s) => lines.push(s));
+    const errors: string[] = [];
+    const code = await main(
+      ['node', 'recur', 'demo', '--steps', 'abc'],
+      () => {},
+      (s) => errors.push(s),
+    );
     expect(code).not.toBe(0);
+    expect(errors.join('\n')).toMatch(/expected an integer >= 1 for --steps, found 'abc'/);
+  });
+
+  it('reports a missing text file in one line, without a stack trace', async () => {
+    const errors: string[] = [];
+    const code = await main(
+      ['node', 'recur', 'demo', '--text', '/nonexistent/file.txt'],
+      () => {},
+      (s) => errors.push(s),
+    );
+    expect(code).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^recur: demo: expected a text file at \/nonexistent\/file.txt, found none/);
+    expect(errors[0]).not.toMatch(/\n\s+at /);
   });
 
   it('prints version and backends', async () => {

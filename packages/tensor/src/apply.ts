@@ -1,4 +1,4 @@
-import type { StridedView } from './backend.js';
+import type { BackendBuffer, StridedView } from './backend.js';
 import { engine } from './engine.js';
 import { RecurError } from './errors.js';
 import { ex } from './expr.js';
@@ -72,7 +72,7 @@ export function applyEager<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A)
 function runElementwise<A>(
   op: OpDef<A>,
   inputs: readonly Tensor[],
-  out: import('./backend.js').BackendBuffer,
+  out: BackendBuffer,
   meta: TensorMeta,
   attrs: A,
 ): void {

@@ -133,19 +133,28 @@ function requireSeed(op: string, options: RandomOptions | undefined): void {
   }
 }
 
+/** Fills a tensor with `draw(rng)` per element, on the host, so values never depend on the backend. */
+function sampled(
+  op: string,
+  shape: readonly number[],
+  options: RandomOptions,
+  draw: (rng: Rng) => number,
+): Tensor {
+  requireSeed(op, options);
+  const rng = rngOf(options.seed);
+  const data = new Float64Array(sizeOf(assertShape([...shape], op)));
+  for (let i = 0; i < data.length; i++) data[i] = draw(rng);
+  return fromData(data, shape, { ...options, dtype: options.dtype ?? 'f32' });
+}
+
 /** Normal samples with the given mean and standard deviation. */
 export function randn(
   shape: readonly number[],
   options: RandomOptions & { mean?: number; std?: number },
 ): Tensor {
-  requireSeed('randn', options);
-  const rng = rngOf(options.seed);
-  const n = sizeOf(assertShape([...shape], 'randn'));
-  const data = new Float64Array(n);
-  const mean = options.mean ?? 0;
-  const std = options.std ?? 1;
-  for (let i = 0; i < n; i++) data[i] = mean + std * rng.normal();
-  return fromData(data, shape, { ...options, dtype: options.dtype ?? 'f32' });
+  const mean = options?.mean ?? 0;
+  const std = options?.std ?? 1;
+  return sampled('randn', shape, options, (rng) => mean + std * rng.normal());
 }
 
 /** Uniform samples in [low, high). */
@@ -153,14 +162,9 @@ export function rand(
   shape: readonly number[],
   options: RandomOptions & { low?: number; high?: number },
 ): Tensor {
-  requireSeed('rand', options);
-  const rng = rngOf(options.seed);
-  const n = sizeOf(assertShape([...shape], 'rand'));
-  const low = options.low ?? 0;
-  const high = options.high ?? 1;
-  const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) data[i] = low + (high - low) * rng.uniform();
-  return fromData(data, shape, { ...options, dtype: options.dtype ?? 'f32' });
+  const low = options?.low ?? 0;
+  const high = options?.high ?? 1;
+  return sampled('rand', shape, options, (rng) => low + (high - low) * rng.uniform());
 }
 
 /** start, start+step, ... below stop (like Python's range); dtype i32 for integer arguments. */

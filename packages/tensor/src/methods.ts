@@ -68,80 +68,50 @@ declare module './tensor.js' {
 }
 
 const p = Tensor.prototype;
-p.add = function (b) {
-  return ew.add(this, b);
-};
-p.sub = function (b) {
-  return ew.sub(this, b);
-};
-p.mul = function (b) {
-  return ew.mul(this, b);
-};
-p.div = function (b) {
-  return ew.div(this, b);
-};
-p.pow = function (b) {
-  return ew.pow(this, b);
-};
-p.minimum = function (b) {
-  return ew.minimum(this, b);
-};
-p.maximum = function (b) {
-  return ew.maximum(this, b);
-};
-p.eq = function (b) {
-  return ew.eq(this, b);
-};
-p.ne = function (b) {
-  return ew.ne(this, b);
-};
-p.lt = function (b) {
-  return ew.lt(this, b);
-};
-p.le = function (b) {
-  return ew.le(this, b);
-};
-p.gt = function (b) {
-  return ew.gt(this, b);
-};
-p.ge = function (b) {
-  return ew.ge(this, b);
-};
-p.neg = function () {
-  return ew.neg(this);
-};
-p.exp = function () {
-  return ew.exp(this);
-};
-p.log = function () {
-  return ew.log(this);
-};
-p.sqrt = function () {
-  return ew.sqrt(this);
-};
-p.abs = function () {
-  return ew.abs(this);
-};
-p.tanh = function () {
-  return ew.tanh(this);
-};
-p.sigmoid = function () {
-  return ew.sigmoid(this);
-};
-p.relu = function () {
-  return ew.relu(this);
-};
-p.sign = function () {
-  return ew.sign(this);
-};
-p.square = function () {
-  return ew.square(this);
-};
+
+const BINARY_METHODS = {
+  add: ew.add,
+  sub: ew.sub,
+  mul: ew.mul,
+  div: ew.div,
+  pow: ew.pow,
+  minimum: ew.minimum,
+  maximum: ew.maximum,
+  eq: ew.eq,
+  ne: ew.ne,
+  lt: ew.lt,
+  le: ew.le,
+  gt: ew.gt,
+  ge: ew.ge,
+} as const;
+for (const [name, fn] of Object.entries(BINARY_METHODS)) {
+  p[name as keyof typeof BINARY_METHODS] = function (this: Tensor, b: TensorLike) {
+    return fn(this, b);
+  };
+}
+
+const UNARY_METHODS = {
+  neg: ew.neg,
+  exp: ew.exp,
+  log: ew.log,
+  sqrt: ew.sqrt,
+  abs: ew.abs,
+  tanh: ew.tanh,
+  sigmoid: ew.sigmoid,
+  relu: ew.relu,
+  sign: ew.sign,
+  square: ew.square,
+  clone: (t: Tensor) => ew.cast(t, t.dtype),
+  flatten: so.flatten,
+} as const;
+for (const [name, fn] of Object.entries(UNARY_METHODS)) {
+  p[name as keyof typeof UNARY_METHODS] = function (this: Tensor) {
+    return fn(this);
+  };
+}
+
 p.cast = function (dtype) {
   return ew.cast(this, dtype);
-};
-p.clone = function () {
-  return ew.cast(this, this.dtype);
 };
 p.matmul = function (b, options) {
   return matmul(this, b, options);
@@ -187,9 +157,6 @@ p.expandDims = function (axis) {
 };
 p.squeeze = function (axes) {
   return so.squeeze(this, axes);
-};
-p.flatten = function () {
-  return so.flatten(this);
 };
 p.split = function (sections, axis) {
   return so.split(this, sections, axis);

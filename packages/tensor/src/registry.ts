@@ -78,6 +78,23 @@ export class BackendRegistry {
   }
 }
 
+/** The methods every Backend must have (readSync is optional, tied to capabilities.syncRead). */
+export const BACKEND_METHODS = [
+  'alloc',
+  'write',
+  'read',
+  'free',
+  'memory',
+  'elementwise',
+  'matmul',
+  'reduce',
+  'gather',
+  'scatterAdd',
+  'copy',
+  'sync',
+  'dispose',
+] as const satisfies readonly (keyof Backend)[];
+
 /** Rejects objects that do not implement the Backend interface version this package speaks. */
 export function checkBackend(backend: Backend): void {
   const b = backend as Partial<Backend> & Record<string, unknown>;
@@ -86,22 +103,7 @@ export function checkBackend(backend: Backend): void {
       `Backend '${String(b.name)}': expected interface spec 1, found ${JSON.stringify(b.spec)}. Upgrade the backend or @recur/tensor so they agree.`,
     );
   }
-  const required = [
-    'alloc',
-    'write',
-    'read',
-    'free',
-    'memory',
-    'elementwise',
-    'matmul',
-    'reduce',
-    'gather',
-    'scatterAdd',
-    'copy',
-    'sync',
-    'dispose',
-  ];
-  const missing = required.filter((m) => typeof b[m] !== 'function');
+  const missing = BACKEND_METHODS.filter((m) => typeof b[m] !== 'function');
   if (missing.length > 0) {
     throw new BackendError(
       `Backend '${String(b.name)}': expected methods [${missing.join(', ')}], found them missing.`,

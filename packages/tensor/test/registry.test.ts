@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend.js';
-import { BackendRegistry } from '../src/registry.js';
+import { BACKEND_METHODS, BackendRegistry } from '../src/registry.js';
 
 const fake = (name: string, spec = 1): Backend =>
   ({
     spec,
     name,
     capabilities: { dtypes: ['f32'], syncRead: false, f16: false, maxBuffersPerKernel: 8, threads: 1 },
-    ...Object.fromEntries(
-      [
-        'alloc',
-        'write',
-        'read',
-        'free',
-        'memory',
-        'elementwise',
-        'matmul',
-        'reduce',
-        'gather',
-        'scatterAdd',
-        'copy',
-        'sync',
-        'dispose',
-      ].map((m) => [m, () => undefined]),
-    ),
+    ...Object.fromEntries(BACKEND_METHODS.map((m) => [m, () => undefined])),
   }) as unknown as Backend;
 
 describe('BackendRegistry', () => {

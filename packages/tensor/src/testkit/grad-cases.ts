@@ -97,6 +97,19 @@ function reduction(
     });
 }
 
+function alongAxis(op: (x: Tensor, axis: number) => Tensor, name: string): fc.Arbitrary<GradCase> {
+  return fc
+    .record({ shape: shapeArb(1, 3), seed: seedArb, axisSeed: fc.nat(2) })
+    .map(({ shape, seed, axisSeed }) => {
+      const axis = axisSeed % shape.length;
+      return {
+        label: `${name} ${JSON.stringify(shape)} axis ${axis}`,
+        inputs: [{ shape, values: values(shape, seed) }],
+        fn: (x: Tensor) => op(x, axis),
+      };
+    });
+}
+
 const noGradient = (why: string): NoGradient => ({ noGradient: why });
 
 /**
@@ -259,20 +272,8 @@ export const GRAD_CASES: { readonly [K in OpName]: fc.Arbitrary<GradCase> | NoGr
         fn: (x: Tensor, idx: Tensor, upd: Tensor) => scatterAdd(x, idx, upd, axis),
       };
     }),
-  softmax: fc
-    .record({ shape: shapeArb(1, 3), seed: seedArb, axisSeed: fc.nat(2) })
-    .map(({ shape, seed, axisSeed }) => ({
-      label: `softmax ${JSON.stringify(shape)} axis ${axisSeed % shape.length}`,
-      inputs: [{ shape, values: values(shape, seed) }],
-      fn: (x: Tensor) => softmax(x, axisSeed % shape.length),
-    })),
-  logSoftmax: fc
-    .record({ shape: shapeArb(1, 3), seed: seedArb, axisSeed: fc.nat(2) })
-    .map(({ shape, seed, axisSeed }) => ({
-      label: `logSoftmax ${JSON.stringify(shape)} axis ${axisSeed % shape.length}`,
-      inputs: [{ shape, values: values(shape, seed) }],
-      fn: (x: Tensor) => logSoftmax(x, axisSeed % shape.length),
-    })),
+  softmax: alongAxis(softmax, 'softmax'),
+  logSoftmax: alongAxis(logSoftmax, 'logSoftmax'),
   oneHot: noGradient('integer input'),
   crossEntropy: fc
     .record({
