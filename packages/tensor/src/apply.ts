@@ -19,7 +19,7 @@ export interface OpInterceptor {
 let interceptor: OpInterceptor | null = null;
 
 /** @internal Installs an interceptor for the duration of `fn` (used by tracing). */
-export function withInterceptor<T>(i: OpInterceptor, fn: () => T): T {
+export function withInterceptor<T>(i: OpInterceptor | null, fn: () => T): T {
   const prev = interceptor;
   interceptor = i;
   try {

@@ -1,0 +1,69 @@
+import { JsBackend } from '@recur/backend-js';
+import * as R from '@recur/tensor';
+import * as fc from 'fast-check';
+import { expect } from 'vitest';
+
+export function useJs(): JsBackend {
+  const b = new JsBackend();
+  R.setBackend(b);
+  return b;
+}
+
+export function expectClose(found: readonly R.Tensor[], expected: readonly R.Tensor[], tol: number): void {
+  expect(found.length).toBe(expected.length);
+  found.forEach((f, i) => {
+    const e = expected[i]!;
+    expect(f.shape).toEqual(e.shape);
+    const fv = f.dataSync();
+    const ev = e.dataSync();
+    for (let k = 0; k < ev.length; k++)
+      expect(Math.abs(fv[k]! - ev[k]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(ev[k]!)));
+  });
+}
+
+type Instr = { op: number; a: number; b: number };
+const BINARY = [R.add, R.sub, R.mul, R.maximum] as const;
+const UNARY = [
+  R.tanh,
+  R.sigmoid,
+  R.neg,
+  (x: R.Tensor) => R.sum(x, -1, true),
+  (x: R.Tensor) => x.transpose().transpose(),
+] as const;
+
+/**
+ * Random programs over three [2,3] inputs and a [3] bias: binary and unary ops, repeated
+ * sub-expressions (for CSE) and values no output uses (for DCE). Traced into a graph by the tests.
+ */
+export const programArb = fc.record({
+  instrs: fc.array(
+    fc.record({ op: fc.nat(BINARY.length + UNARY.length - 1), a: fc.nat(50), b: fc.nat(50) }),
+    { minLength: 1, maxLength: 14 },
+  ),
+  repeat: fc.array(fc.nat(13), { maxLength: 4 }),
+  outputs: fc.array(fc.nat(50), { minLength: 1, maxLength: 3 }),
+  seed: fc.nat(1000),
+});
+
+export type Program = typeof programArb extends fc.Arbitrary<infer T> ? T : never;
+
+export function runProgram(p: Program, inputs: Readonly<Record<string, R.Tensor>>): R.Tensor[] {
+  const pool: R.Tensor[] = Object.values(inputs);
+  const instrs: Instr[] = [...p.instrs];
+  for (const r of p.repeat) if (p.instrs[r]) instrs.push(p.instrs[r]!);
+  for (const ins of instrs) {
+    const a = pool[ins.a % pool.length]!;
+    const b = pool[ins.b % pool.length]!;
+    pool.push(ins.op < BINARY.length ? BINARY[ins.op]!(a, b) : UNARY[ins.op - BINARY.length]!(a));
+  }
+  return p.outputs.map((o) => pool[o % pool.length]!);
+}
+
+export function programInputs(seed: number): Record<string, R.Tensor> {
+  return {
+    x: R.randn([2, 3], { seed }),
+    y: R.randn([2, 3], { seed: seed + 1 }),
+    z: R.randn([2, 3], { seed: seed + 2 }),
+    bias: R.randn([3], { seed: seed + 3 }),
+  };
+}
