@@ -9,6 +9,7 @@ export {
   type SourceKind,
   type SourceNode,
 } from './ir.js';
+export { constantFold } from './passes/constant-fold.js';
 export { cse } from './passes/cse.js';
 export { dce } from './passes/dce.js';
 export { countOps, printGraph } from './print.js';
