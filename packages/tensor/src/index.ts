@@ -84,7 +84,7 @@ export {
   tanh,
   where,
 } from './ops/elementwise.js';
-export { full, onesLike, zerosLike } from './ops/fill.js';
+export { onesLike, zerosLike } from './ops/fill.js';
 export { gather, scatterAdd } from './ops/index-ops.js';
 export { matmul } from './ops/matmul.js';
 export { type CrossEntropyOptions, crossEntropy, logSoftmax, oneHot, softmax } from './ops/nn.js';

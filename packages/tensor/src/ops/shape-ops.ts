@@ -3,7 +3,7 @@ import { ShapeError } from '../errors.js';
 import { ex } from '../expr.js';
 import { type OpDef, SAVES_INPUTS, SAVES_NOTHING } from '../op.js';
 import { broadcastShapes, broadcastStrides, fmt, normAxis, type Shape, sizeOf, stridesOf } from '../shape.js';
-import type { Tensor, TensorMeta } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { reshapeOpRef, sumToShape } from './util.js';
 
 /** Resolves one -1 in a target shape and checks the element count. */
@@ -334,5 +334,3 @@ export function split(x: Tensor, sections: number | readonly number[], axis = 0)
 export function flatten(x: Tensor): Tensor {
   return reshape(x, [x.size]);
 }
-
-export type { TensorMeta };

@@ -1,9 +1,8 @@
 import { apply } from '../apply.js';
 import type { DType } from '../dtype.js';
 import { engine } from '../engine.js';
-import { ShapeError } from '../errors.js';
 import type { OpDef } from '../op.js';
-import { fmt, type Shape, shapesEqual, sizeOf } from '../shape.js';
+import { type Shape, shapesEqual, sizeOf } from '../shape.js';
 import { Storage } from '../storage.js';
 import { Tensor } from '../tensor.js';
 
@@ -53,9 +52,3 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
 /** Late-bound references that break import cycles between op modules. */
 export const sumOpRef: { op: OpDef<{ axes: number[]; keepDims: boolean }> | null } = { op: null };
 export const reshapeOpRef: { op: OpDef<{ shape: number[] }> | null } = { op: null };
-
-export function requireRank(op: string, t: { shape: Shape }, min: number, what = 'input'): void {
-  if (t.shape.length < min) {
-    throw new ShapeError(`${op}: expected ${what} of rank >= ${min}, found shape ${fmt(t.shape)}.`);
-  }
-}
