@@ -1,4 +1,6 @@
+export { GraphBuilder } from './builder.js';
 export { execute } from './execute.js';
+export { cotangentName, type GradGraph, gradGraph } from './grad.js';
 export {
   type Graph,
   isOp,
@@ -13,5 +15,27 @@ export { constantFold } from './passes/constant-fold.js';
 export { cse } from './passes/cse.js';
 export { dce } from './passes/dce.js';
 export { countOps, printGraph } from './print.js';
+export {
+  type Block,
+  bodySource,
+  interpret,
+  type Loop,
+  type LoopOutput,
+  type Program,
+  type Stage,
+  sourcesOf,
+} from './program.js';
+export {
+  extract,
+  forwardProgram,
+  names,
+  type ScanSpec,
+  type StepFn,
+  type StepGraph,
+  type TrainPrograms,
+  traceStep,
+  trainPrograms,
+  type ValueSpec,
+} from './scan.js';
 export { type TraceResult, trace } from './trace.js';
 export { GraphError, verify } from './verify.js';
