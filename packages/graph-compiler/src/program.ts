@@ -77,7 +77,9 @@ export function interpret(p: Program, env: ReadonlyMap<string, Tensor>): Map<str
         const feeds: Record<string, Tensor> = {};
         for (const s of sourcesOf(stage.graph)) feeds[s.name] = get(s.name, 'a block');
         const values = execute(stage.graph, feeds, feeds);
-        stage.outputs.forEach((name, i) => out.set(name, values[i]!));
+        stage.outputs.forEach((name, i) => {
+          out.set(name, values[i]!);
+        });
         continue;
       }
       runLoop(stage, p.steps, get, out);

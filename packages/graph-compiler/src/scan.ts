@@ -192,7 +192,9 @@ export function trainPrograms(s: StepGraph, steps: number): TrainPrograms {
     if (isOp(n)) stack.push(...n.inputs);
   }
   saved.sort((a, b) => a - b);
-  saved.forEach((id, i) => savedIndex.set(id, i));
+  saved.forEach((id, i) => {
+    savedIndex.set(id, i);
+  });
 
   const fwdBody = extract(j, [...j.outputs.slice(0, nOut), ...saved], (n) =>
     isOp(n) || n.kind === 'const' ? null : { kind: n.kind, name: n.name },

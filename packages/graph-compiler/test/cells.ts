@@ -97,7 +97,9 @@ export function eagerScan(
     );
     const r = step(carry, x, params);
     carry = { ...r.carry };
-    for (const [n, v] of Object.entries(r.y ?? {})) (ys[n] ??= []).push(v.reshape([1, ...v.shape]));
+    for (const [n, v] of Object.entries(r.y ?? {})) {
+      ys[n] = [...(ys[n] ?? []), v.reshape([1, ...v.shape])];
+    }
   }
   const ysStacked = Object.fromEntries(Object.entries(ys).map(([n, v]) => [n, R.concat(v, 0)]));
   const grads = new Map<string, R.Tensor>();
