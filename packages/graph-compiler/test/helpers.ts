@@ -67,3 +67,62 @@ export function programInputs(seed: number): Record<string, R.Tensor> {
     bias: R.randn([3], { seed: seed + 3 }),
   };
 }
+
+type StepInstr = { op: number; a: number; b: number };
+const STEP_BINARY = [R.add, R.mul, R.sub] as const;
+const STEP_UNARY = [
+  R.tanh,
+  R.sigmoid,
+  (v: R.Tensor, p: Readonly<Record<string, R.Tensor>>) => v.matmul(p.w!),
+  (v: R.Tensor, p: Readonly<Record<string, R.Tensor>>) => v.matmul(p.w!, { transB: true }).add(p.b!),
+  (v: R.Tensor) => R.broadcastTo(R.sum(v, -1, true), [3, 3]),
+  (v: R.Tensor) => v.transpose(),
+] as const;
+
+/**
+ * Random recurrent steps over a carry h [3,3], a per-step input x [3,3] and params w [3,3], b [3]:
+ * a mix of carry-free work (hoistable before the loop), the recurrence, and per-step outputs that
+ * no carry needs (hoistable after it).
+ */
+export const stepArb = fc.record({
+  instrs: fc.array(
+    fc.record({ op: fc.nat(STEP_BINARY.length + STEP_UNARY.length - 1), a: fc.nat(40), b: fc.nat(40) }),
+    { minLength: 1, maxLength: 10 },
+  ),
+  carryFrom: fc.nat(40),
+  yFrom: fc.array(fc.nat(40), { minLength: 0, maxLength: 2 }),
+  steps: fc.integer({ min: 1, max: 4 }),
+  seed: fc.nat(1000),
+});
+export type StepProgram = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
+
+export function stepFromProgram(sp: StepProgram) {
+  return (
+    carry: Readonly<Record<string, R.Tensor>>,
+    xs: Readonly<Record<string, R.Tensor>>,
+    p: Readonly<Record<string, R.Tensor>>,
+  ) => {
+    const pool: R.Tensor[] = [carry.h!, xs.x!];
+    for (const ins of sp.instrs as StepInstr[]) {
+      const a = pool[ins.a % pool.length]!;
+      const b = pool[ins.b % pool.length]!;
+      pool.push(
+        ins.op < STEP_BINARY.length
+          ? STEP_BINARY[ins.op]!(a, b)
+          : STEP_UNARY[ins.op - STEP_BINARY.length]!(a, p),
+      );
+    }
+    const square = (v: R.Tensor) => (v.shape.join() === '3,3' ? v : R.broadcastTo(v, [3, 3]));
+    const y: Record<string, R.Tensor> = {};
+    sp.yFrom.forEach((k, i) => {
+      y[`y${i}`] = square(pool[k % pool.length]!);
+    });
+    return { carry: { h: square(pool[sp.carryFrom % pool.length]!).tanh() }, y };
+  };
+}
+
+export const STEP_SPEC = {
+  carry: { h: { shape: [3, 3], dtype: 'f64' as const } },
+  xs: { x: { shape: [3, 3], dtype: 'f64' as const } },
+  params: { w: { shape: [3, 3], dtype: 'f64' as const }, b: { shape: [3], dtype: 'f64' as const } },
+};
