@@ -119,7 +119,9 @@ function hoistLoop(loop: Loop, steps: number, prefix: string): Stage[] {
     if (pl !== 'once' && pl !== 'pre') continue;
     const op = n as OpNode;
     const ins = op.inputs.map((i) => preMap.get(i) ?? preSource(g.nodes[i]!));
-    op.inputs.forEach((i, k) => preMap.set(i, ins[k]!));
+    op.inputs.forEach((i, k) => {
+      preMap.set(i, ins[k]!);
+    });
     const v =
       pl === 'once'
         ? {
