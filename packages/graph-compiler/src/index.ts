@@ -14,6 +14,7 @@ export {
 export { constantFold } from './passes/constant-fold.js';
 export { cse } from './passes/cse.js';
 export { dce } from './passes/dce.js';
+export { groupGemms } from './passes/group-gemms.js';
 export { hoist } from './passes/hoist.js';
 export { countOps, printGraph } from './print.js';
 export {
