@@ -97,29 +97,42 @@ export class JsBackend implements Backend {
   }
 
   elementwise(call: ElementwiseCall): void {
-    const out = this.buf(call.out);
     const inputs = call.inputs.map((v) => this.buf(v.buffer).data);
-    const arity = exprArity(call.expr);
+    const exprs = [call.expr, ...(call.more ?? []).map((m) => m.expr)];
+    const arity = Math.max(...exprs.map(exprArity));
     if (arity > call.inputs.length) {
       throw new BackendError(
         `js.elementwise: the expression reads ${arity} inputs, found ${call.inputs.length}.`,
       );
     }
     const dense = stridesOf(call.shape);
+    const outs = [
+      { buffer: call.out, offset: call.outView?.offset ?? 0, strides: call.outView?.strides ?? dense },
+      ...(call.more ?? []).map((m) => ({ buffer: m.out, offset: m.offset, strides: m.strides })),
+    ];
+    const size = call.shape.reduce((a, b) => a * b, 1);
+    for (const o of outs) {
+      const last = o.offset + call.shape.reduce((acc, d, i) => acc + (d - 1) * o.strides[i]!, 0);
+      if (size > 0 && (o.offset < 0 || last >= o.buffer.size)) {
+        throw new BackendError(
+          `js.elementwise: an output view (offset ${o.offset}, strides [${o.strides}]) over [${call.shape}] reaches past its buffer of ${o.buffer.size} elements.`,
+        );
+      }
+    }
     const layouts: Layout[] = call.inputs.map((v) => layoutOf(v.strides, dense, call.shape));
-    const flat = layouts.every((l) => l !== 'strided');
-    const key = `${exprKey(call.expr)}|${flat ? layouts.join(',') : 'strided'}|${call.inputs.length}`;
+    const flat =
+      layouts.every((l) => l !== 'strided') &&
+      outs.every((o) => layoutOf(o.strides, dense, call.shape) === 'dense');
+    const key = `${exprs.map(exprKey).join(';')}|${flat ? layouts.join(',') : 'strided'}|${call.inputs.length}`;
     let kernel = this.kernels.get(key);
     if (!kernel) {
-      kernel = compileElementwise(
-        call.expr,
-        call.inputs.length,
-        flat ? layouts.map((l) => l === 'dense') : null,
-      );
+      kernel = compileElementwise(exprs, call.inputs.length, flat ? layouts.map((l) => l === 'dense') : null);
       this.kernels.set(key, kernel);
     }
     kernel(
-      out.data,
+      outs.map((o) => this.buf(o.buffer).data),
+      outs.map((o) => o.offset),
+      outs.map((o) => o.strides),
       call.shape,
       inputs,
       call.inputs.map((v) => v.offset),

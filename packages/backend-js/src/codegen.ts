@@ -1,10 +1,10 @@
-import type { Expr } from '@recur/tensor';
+import { type Expr, exprKey } from '@recur/tensor';
 
 /**
  * Turns an elementwise expression into JavaScript source. Inputs are read once into locals
  * `v0..vn`; f32 results are rounded when stored into the Float32Array, i32 arithmetic wraps.
  */
-export function exprToJs(e: Expr): string {
+export function exprToJs(e: Expr, sub: (e: Expr) => string = (x) => exprToJs(x)): string {
   switch (e.kind) {
     case 'input':
       return `v${e.index}`;
@@ -17,15 +17,15 @@ export function exprToJs(e: Expr): string {
             ? '-Infinity'
             : `(${e.value})`;
     case 'cast': {
-      const a = exprToJs(e.a);
+      const a = sub(e.a);
       if (e.dtype === 'i32') return `(${a} | 0)`;
       if (e.dtype === 'f32') return `Math.fround(${a})`;
       return a;
     }
     case 'where':
-      return `(${exprToJs(e.cond)} !== 0 ? ${exprToJs(e.a)} : ${exprToJs(e.b)})`;
+      return `(${sub(e.cond)} !== 0 ? ${sub(e.a)} : ${sub(e.b)})`;
     case 'unary': {
-      const a = exprToJs(e.a);
+      const a = sub(e.a);
       const int = e.dtype === 'i32';
       switch (e.op) {
         case 'neg':
@@ -50,8 +50,8 @@ export function exprToJs(e: Expr): string {
       break;
     }
     case 'binary': {
-      const a = exprToJs(e.a);
-      const b = exprToJs(e.b);
+      const a = sub(e.a);
+      const b = sub(e.b);
       const int = e.a.dtype === 'i32';
       switch (e.op) {
         case 'add':
@@ -92,7 +92,9 @@ const idiv = (a, b) => (b === 0 ? 0 : (a / b) | 0);
 `;
 
 export type ElementwiseKernel = (
-  out: ArrayLike<number> & { [i: number]: number },
+  outs: readonly (ArrayLike<number> & { [i: number]: number })[],
+  outOffsets: readonly number[],
+  outStrides: readonly (readonly number[])[],
   shape: readonly number[],
   inputs: readonly ArrayLike<number>[],
   offsets: readonly number[],
@@ -100,20 +102,79 @@ export type ElementwiseKernel = (
 ) => void;
 
 /**
- * A kernel for one expression and one input layout. `flat[i]` says input i is read densely in
- * output order (true) or is a single broadcast value (false); `null` selects the strided kernel.
+ * Statements computing several expressions with shared subexpressions evaluated once: a subtree
+ * that occurs more than once (by structure) is bound to a local `t<k>` before its first use.
+ */
+export function exprsToJs(exprs: readonly Expr[]): { stmts: string[]; results: string[] } {
+  const count = new Map<string, number>();
+  const keyOf = new Map<Expr, string>();
+  const key = (e: Expr): string => {
+    let k = keyOf.get(e);
+    if (k === undefined) {
+      k = exprKey(e);
+      keyOf.set(e, k);
+    }
+    return k;
+  };
+  const visit = (e: Expr): void => {
+    const k = key(e);
+    const c = count.get(k) ?? 0;
+    count.set(k, c + 1);
+    if (c > 0) return;
+    for (const child of children(e)) visit(child);
+  };
+  for (const e of exprs) visit(e);
+  const bound = new Map<string, string>();
+  const stmts: string[] = [];
+  const emit = (e: Expr): string => {
+    if (e.kind === 'input' || e.kind === 'const') return exprToJs(e);
+    const k = key(e);
+    const known = bound.get(k);
+    if (known) return known;
+    const code = exprToJs(e, emit);
+    if ((count.get(k) ?? 0) < 2) return code;
+    const name = `t${bound.size}`;
+    stmts.push(`const ${name} = ${code};`);
+    bound.set(k, name);
+    return name;
+  };
+  const results = exprs.map(emit);
+  return { stmts, results };
+}
+
+function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'unary':
+    case 'cast':
+      return [e.a];
+    case 'binary':
+      return [e.a, e.b];
+    case 'where':
+      return [e.cond, e.a, e.b];
+    default:
+      return [];
+  }
+}
+
+/**
+ * A kernel for a list of expressions (one per output) and one input layout. `flat[i]` says input
+ * i is read densely in output order (true) or is a single broadcast value (false); `null` selects
+ * the strided kernel, which also places outputs by their offsets and strides. With `flat`, every
+ * output is dense from its offset.
  */
 export function compileElementwise(
-  expr: Expr,
+  exprs: readonly Expr[],
   arity: number,
   flat: readonly boolean[] | null,
 ): ElementwiseKernel {
-  const body = exprToJs(expr);
+  const { stmts, results } = exprsToJs(exprs);
   const ids = Array.from({ length: arity }, (_, i) => i);
+  const outIds = results.map((_, k) => k);
   let src: string;
   if (flat) {
     src = `
 ${ids.map((i) => `const a${i} = inputs[${i}], o${i} = offsets[${i}];`).join('\n')}
+${outIds.map((k) => `const r${k} = outs[${k}], ro${k} = outOffsets[${k}];`).join('\n')}
 let n = 1; for (let d = 0; d < shape.length; d++) n *= shape[d];
 ${ids
   .filter((i) => !flat[i])
@@ -124,9 +185,14 @@ for (let i = 0; i < n; i++) {
     .filter((i) => flat[i])
     .map((i) => `const v${i} = a${i}[o${i} + i];`)
     .join('\n  ')}
-  out[i] = ${body};
+  ${stmts.join('\n  ')}
+  ${results.map((r, k) => `r${k}[ro${k} + i] = ${r};`).join('\n  ')}
 }`;
   } else {
+    const all = [
+      ...ids.map((i) => ({ p: `p${i}`, s: `s${i}` })),
+      ...outIds.map((k) => ({ p: `w${k}`, s: `z${k}` })),
+    ];
     src = `
 const rank = shape.length;
 let n = 1; for (let d = 0; d < rank; d++) n *= shape[d];
@@ -134,23 +200,28 @@ if (n === 0) return;
 const inner = rank === 0 ? 1 : shape[rank - 1];
 const idx = new Int32Array(Math.max(rank - 1, 1));
 ${ids.map((i) => `const a${i} = inputs[${i}], s${i} = strides[${i}], is${i} = rank === 0 ? 0 : s${i}[rank - 1]; let p${i} = offsets[${i}];`).join('\n')}
+${outIds.map((k) => `const r${k} = outs[${k}], z${k} = outStrides[${k}], iz${k} = rank === 0 ? 0 : z${k}[rank - 1]; let w${k} = outOffsets[${k}];`).join('\n')}
 for (let op = 0; op < n; ) {
   ${ids.map((i) => `let q${i} = p${i};`).join(' ')}
+  ${outIds.map((k) => `let y${k} = w${k};`).join(' ')}
   for (let j = 0; j < inner; j++, op++) {
     ${ids.map((i) => `const v${i} = a${i}[q${i}]; q${i} += is${i};`).join('\n    ')}
-    out[op] = ${body};
+    ${stmts.join('\n    ')}
+    ${results.map((r, k) => `r${k}[y${k}] = ${r}; y${k} += iz${k};`).join('\n    ')}
   }
   for (let d = rank - 2; d >= 0; d--) {
     idx[d]++;
-    ${ids.map((i) => `p${i} += s${i}[d];`).join(' ')}
+    ${all.map((v) => `${v.p} += ${v.s}[d];`).join(' ')}
     if (idx[d] < shape[d]) break;
     idx[d] = 0;
-    ${ids.map((i) => `p${i} -= s${i}[d] * shape[d];`).join(' ')}
+    ${all.map((v) => `${v.p} -= ${v.s}[d] * shape[d];`).join(' ')}
   }
 }`;
   }
   return new Function(
-    'out',
+    'outs',
+    'outOffsets',
+    'outStrides',
     'shape',
     'inputs',
     'offsets',

@@ -36,12 +36,28 @@ export interface StridedView {
   readonly strides: readonly number[];
 }
 
-/** out[i...] = expr(inputs[0][i...], inputs[1][i...], ...) over `shape`; `out` is contiguous. */
+/**
+ * out[i...] = expr(inputs[0][i...], inputs[1][i...], ...) over `shape`. `out` is written densely
+ * from element 0 unless `outView` places it (an offset and strides, e.g. one column block of a
+ * wider matrix, or step t of a stacked sequence). `more` lists further outputs computed by the
+ * same kernel over the same index space (a fused kernel with several results); a backend should
+ * evaluate shared subexpressions once. No output may overlap an input unless it reads and writes
+ * the same element at the same index (in-place).
+ */
 export interface ElementwiseCall {
   readonly expr: Expr;
   readonly inputs: readonly StridedView[];
   readonly out: BackendBuffer;
   readonly shape: readonly number[];
+  readonly outView?: { readonly offset: number; readonly strides: readonly number[] };
+  readonly more?: readonly ElementwiseOutput[];
+}
+
+export interface ElementwiseOutput {
+  readonly expr: Expr;
+  readonly out: BackendBuffer;
+  readonly offset: number;
+  readonly strides: readonly number[];
 }
 
 /**

@@ -8,6 +8,7 @@ export type {
   BackendCapabilities,
   CopyCall,
   ElementwiseCall,
+  ElementwiseOutput,
   GatherCall,
   MatmulCall,
   MemoryInfo,

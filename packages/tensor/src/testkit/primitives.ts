@@ -651,8 +651,54 @@ const EW_LAYOUTS: readonly EwLayout[] = [
   ),
 ];
 
+/**
+ * Fused kernels: several outputs over one index space, placed by offset and strides (column blocks
+ * of one wider matrix, as a fused gate kernel writes them), with shared subexpressions, and one
+ * output computed in place over its own input.
+ */
+function fusedOutputCases(): ConformanceCase[] {
+  return perDType('elementwise/fused-outputs', FLOATS, async (ctx, t) => {
+    const [rows, cols] = [3, 5];
+    const shape = [rows, cols];
+    const a = values(ctx.rng, rows * cols, normal(2));
+    const b = values(ctx.rng, cols, normal(2));
+    const ha = ctx.upload(t, a);
+    const hb = ctx.upload(t, b);
+    const inPlace = ctx.upload(t, a);
+    const s = ex.unary('tanh', ex.binary('add', x(0, t), x(1, t)));
+    const exprs = [s, ex.binary('mul', s, s), ex.unary('sigmoid', s)];
+    const wide = ctx.alloc(t, 1 + rows * 3 * cols);
+    ctx.backend.elementwise({
+      expr: exprs[0]!,
+      inputs: [
+        { buffer: inPlace.buffer, offset: 0, strides: [cols, 1] },
+        { buffer: hb.buffer, offset: 0, strides: [0, 1] },
+      ],
+      out: wide,
+      shape,
+      outView: { offset: 1, strides: [3 * cols, 1] },
+      more: [
+        { expr: exprs[1]!, out: wide, offset: 1 + cols, strides: [3 * cols, 1] },
+        { expr: exprs[2]!, out: inPlace.buffer, offset: 0, strides: [cols, 1] },
+      ],
+    });
+    const ref = (r: number, c: number) => Math.tanh(ha.values[r * cols + c]! + hb.values[c]!);
+    const wideExpected = [0];
+    const placedExpected: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) wideExpected.push(ref(r, c));
+      for (let c = 0; c < cols; c++) wideExpected.push(ref(r, c) * ref(r, c));
+      for (let c = 0; c < cols; c++) wideExpected.push(0);
+      for (let c = 0; c < cols; c++) placedExpected.push(1 / (1 + Math.exp(-ref(r, c))));
+    }
+    await ctx.expect(wide, wideExpected, 'placed outputs');
+    await ctx.expect(inPlace.buffer, placedExpected, 'in-place output');
+  });
+}
+
 function elementwiseCases(): ConformanceCase[] {
   return [
+    ...fusedOutputCases(),
     ...sweepCases(),
     ...EW_LAYOUTS.flatMap((layout) =>
       layout.dtypes.map((t) => elementwiseCase(`${layout.name}/${t}`, layout.build(t))),
