@@ -198,21 +198,21 @@ export abstract class RecurrentLayer extends Module {
     const m = PARAM_NAME.exec(name);
     if (!m) return undefined;
     const [, base, layerText] = m;
-    const layer = Number(layerText);
     const g = this.gates === 1 ? '' : `${this.gates}·`;
-    const input =
-      layer === 0
-        ? `inputSize = ${this.inputSize}`
-        : `numDirections·${this.projSize > 0 ? 'projSize' : 'hiddenSize'} = ${this.numDirections * this.outputSize}`;
+    const hs = `hiddenSize = ${this.hiddenSize}`;
+    const recurrent = this.projSize > 0 ? 'projSize' : 'hiddenSize';
+    const ps = this.projSize > 0 ? ` and projSize = ${this.projSize}` : '';
     switch (base) {
       case 'weight_ih':
-        return `${g}hiddenSize × ${input}, with hiddenSize = ${this.hiddenSize}`;
+        return Number(layerText) === 0
+          ? `${g}hiddenSize × inputSize, with ${hs} and inputSize = ${this.inputSize}`
+          : `${g}hiddenSize × numDirections·${recurrent}, with ${hs}${ps} and numDirections = ${this.numDirections}`;
       case 'weight_hh':
-        return `${g}hiddenSize × ${this.projSize > 0 ? 'projSize' : 'hiddenSize'}, with hiddenSize = ${this.hiddenSize}`;
+        return `${g}hiddenSize × ${recurrent}, with ${hs}${ps}`;
       case 'weight_hr':
-        return `projSize × hiddenSize = ${this.projSize} × ${this.hiddenSize}`;
+        return `projSize × hiddenSize, with projSize = ${this.projSize} and ${hs}`;
       default:
-        return `${g}hiddenSize, with hiddenSize = ${this.hiddenSize}`;
+        return `${g}hiddenSize, with ${hs}`;
     }
   }
 
