@@ -1,4 +1,13 @@
 export { GraphBuilder } from './builder.js';
+export {
+  CompiledScan,
+  type CompileOptions,
+  type CompileStats,
+  compileScan,
+  optimizeGraph,
+  optimizeProgram,
+} from './compile.js';
+export { Executable } from './executable.js';
 export { execute } from './execute.js';
 export { cotangentName, type GradGraph, gradGraph } from './grad.js';
 export {
@@ -11,11 +20,13 @@ export {
   type SourceKind,
   type SourceNode,
 } from './ir.js';
+export { type Kernel, type LogicalBuffer, type Lowered, lower, type Slot } from './lower.js';
 export { constantFold } from './passes/constant-fold.js';
 export { cse } from './passes/cse.js';
 export { dce } from './passes/dce.js';
 export { groupGemms } from './passes/group-gemms.js';
 export { hoist } from './passes/hoist.js';
+export { type MemoryPlan, planMemory } from './plan.js';
 export { countOps, printGraph } from './print.js';
 export {
   type Block,
