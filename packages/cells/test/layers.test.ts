@@ -1,4 +1,4 @@
-import { Rng, slice, type Tensor, tensor, tidy, transpose, zeros } from '@recur/tensor';
+import { engine, Rng, slice, type Tensor, tensor, tidy, transpose, zeros } from '@recur/tensor';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -231,6 +231,8 @@ describe('variable-length batches', () => {
       const byTensorMask = gru.forward(x, { mask: tensor([1, 1, 1, 1, 1, 0], [2, 3], { dtype: 'i32' }) });
       expectClose(byMask.output, byLengths.output, 0);
       expectClose(byTensorMask.hN, byLengths.hN, 0);
+      const byTensor = gru.forward(x, { lengths: tensor([3, 2], { dtype: 'i32' }) });
+      expectClose(byTensor.output, byLengths.output, 0);
       const full = gru.forward(x, { lengths: Int32Array.from([3, 3]) });
       const none = gru.forward(x);
       expectClose(full.output, none.output, 0);
@@ -620,5 +622,27 @@ describe('clear errors for bad input', () => {
     expect(message(() => new GRU({ inputSize: 3, hiddenSize: 2 }).cellWeights(1))).toMatch(
       /a layer in 0\.\.0/,
     );
+  });
+});
+
+describe('memory', () => {
+  it('training steps leave no tensors or buffers behind', () => {
+    const backend = engine.backend;
+    const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, dropout: 0.2 });
+    const step = (): void => {
+      tidy(() => {
+        const x = zeros([5, 2, 3]).add(0.5);
+        const r = lstm.forward(x, { lengths: [5, 3] });
+        r.output.sum().add(r.hN.sum()).backward();
+      });
+      lstm.zeroGrad();
+    };
+    step();
+    const tensors = engine.liveTensors;
+    const buffers = backend.memory().buffers;
+    for (let i = 0; i < 5; i++) step();
+    expect(engine.liveTensors).toBe(tensors);
+    expect(backend.memory().buffers).toBe(buffers);
+    lstm.dispose();
   });
 });
