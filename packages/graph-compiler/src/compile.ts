@@ -6,6 +6,7 @@ import { cse } from './passes/cse.js';
 import { dce } from './passes/dce.js';
 import { groupGemms } from './passes/group-gemms.js';
 import { hoist } from './passes/hoist.js';
+import { sinkViews } from './passes/sink-views.js';
 import { type MemoryPlan, planMemory } from './plan.js';
 import type { Program, Stage } from './program.js';
 import {
@@ -46,12 +47,21 @@ export function optimizeGraph(g: Graph): Graph {
   return dce(cse(groupGemms(dce(cse(g)))));
 }
 
+/** Rewrites after hoisting that shape the loop bodies for lowering. */
+export function prepareForLowering(g: Graph): Graph {
+  return cse(sinkViews(g));
+}
+
 export function optimizeProgram(p: Program, prefix: string): Program {
   const each = (s: Stage): Stage =>
     s.kind === 'loop' ? { ...s, body: optimizeGraph(s.body) } : { ...s, graph: optimizeGraph(s.graph) };
+  const late = (s: Stage): Stage =>
+    s.kind === 'loop'
+      ? { ...s, body: prepareForLowering(optimizeGraph(s.body)) }
+      : { ...s, graph: prepareForLowering(optimizeGraph(s.graph)) };
   return {
     steps: p.steps,
-    stages: hoist({ steps: p.steps, stages: p.stages.map(each) }, prefix).stages.map(each),
+    stages: hoist({ steps: p.steps, stages: p.stages.map(each) }, prefix).stages.map(late),
   };
 }
 

@@ -26,6 +26,7 @@ export { cse } from './passes/cse.js';
 export { dce } from './passes/dce.js';
 export { groupGemms } from './passes/group-gemms.js';
 export { hoist } from './passes/hoist.js';
+export { sinkViews } from './passes/sink-views.js';
 export { type MemoryPlan, planMemory } from './plan.js';
 export { countOps, printGraph } from './print.js';
 export {

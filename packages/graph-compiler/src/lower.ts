@@ -419,8 +419,12 @@ function lowerGraph(
     if (!isOp(n) || !isElementwise(n.id) || biasOf.has(n.id)) continue;
     const key = n.shape.join();
     let chosen = -1;
-    for (const i of n.inputs) {
-      const gi = group[i]!;
+    // Prefer a group an input belongs to, then any group of the same shape (latest first).
+    const candidates = [
+      ...n.inputs.map((i) => group[i]!),
+      ...groupShape.map((_, gi) => groupShape.length - 1 - gi),
+    ];
+    for (const gi of candidates) {
       if (gi < 0 || groupShape[gi] !== key) continue;
       if (!n.inputs.some((j) => group[j] !== gi && needsGroup(j, gi))) {
         chosen = gi;
