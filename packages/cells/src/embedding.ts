@@ -53,6 +53,10 @@ export class Embedding extends Module {
   readonly missingWords: readonly string[];
   private readonly index: Map<string, number> | undefined;
 
+  /**
+   * A seeded N(0, 1) table, or, with `init`, the given row-major values (`numEmbeddings ×
+   * embeddingDim`) and row names; `Embedding.fromPretrained` is the friendlier way to pass them.
+   */
   constructor(
     options: EmbeddingOptions,
     init?: {
@@ -82,6 +86,21 @@ export class Embedding extends Module {
     }
     let values: Float64Array;
     if (init) {
+      const n = this.numEmbeddings * this.embeddingDim;
+      if (init.values.length !== n) {
+        throw new CellsError(
+          describe(
+            'Embedding',
+            `${n} initial values (numEmbeddings × embeddingDim)`,
+            `${init.values.length}`,
+          ),
+        );
+      }
+      if (init.words && init.words.length !== this.numEmbeddings) {
+        throw new CellsError(
+          describe('Embedding', `${this.numEmbeddings} words (one per row)`, `${init.words.length}`),
+        );
+      }
       values = Float64Array.from(init.values);
     } else {
       values = normalValues(rngOf(options.seed), this.numEmbeddings * this.embeddingDim);

@@ -60,6 +60,16 @@ export function recurrentForward(
   options: RecurrentForwardOptions,
 ): RecurrentForwardResult {
   const { mode, numLayers } = options;
+  const dirs = options.bidirectional ? 2 : 1;
+  if (weights.length !== numLayers * dirs) {
+    throw new CellsError(
+      describe(
+        'recurrentForward',
+        `${numLayers * dirs} cell weights (numLayers · numDirections, indexed layer · numDirections + direction)`,
+        `${weights.length}`,
+      ),
+    );
+  }
   const p = options.dropout ?? 0;
   if (p > 0 && numLayers > 1 && !options.dropoutRng) {
     throw new CellsError(
@@ -71,7 +81,6 @@ export function recurrentForward(
       ),
     );
   }
-  const dirs = options.bidirectional ? 2 : 1;
   const steps = x.shape[0]!;
   const masks = options.lengths ? stepMasks(options.lengths, steps, x) : new Array<null>(steps).fill(null);
   const isLstm = mode === 'lstm';
