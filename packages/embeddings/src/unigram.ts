@@ -9,6 +9,8 @@ export interface UnigramOptions {
   tableSize?: number;
   /** Exponent applied to counts (default 0.75). */
   power?: number;
+  /** Allocate the table on a `SharedArrayBuffer`, so worker threads can read it without a copy. */
+  shared?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export class UnigramTable {
         describe('UnigramTable', 'counts with a positive finite sum of count^power', `${total}`),
       );
     }
-    const table = new Int32Array(size);
+    const table = options.shared ? new Int32Array(new SharedArrayBuffer(size * 4)) : new Int32Array(size);
     let i = 0;
     let d1 = weights[0]! / total;
     for (let a = 0; a < size; a++) {

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { describe, EmbeddingsError } from './errors.js';
 import { EOS, Tokenizer } from './tokenizer.js';
 
@@ -97,22 +96,19 @@ export class Vocab {
   }
 
   /**
-   * Streams a UTF-8 corpus file and counts its tokens. Memory holds the counts and one chunk, never
-   * the corpus. Unlike word2vec.c, a last word with no newline after it is counted.
+   * Counts the tokens of text that arrives in chunks (strings, e.g. a decoded stream), keeping only
+   * the counts and the unfinished last token in memory, never the whole text. Unlike word2vec.c, a
+   * last word with no newline after it is counted. In Node, `vocabFromFile` from
+   * `@recur/embeddings/node` streams a file through this.
    */
-  static async fromFile(path: string, options: VocabOptions = {}): Promise<Vocab> {
+  static async fromChunks(
+    chunks: Iterable<string> | AsyncIterable<string>,
+    options: VocabOptions = {},
+  ): Promise<Vocab> {
     checkMinCount(options.minCount ?? 5);
     const counts = new Map<string, number>();
     const t = new Tokenizer((tok) => counts.set(tok, (counts.get(tok) ?? 0) + 1));
-    try {
-      for await (const chunk of createReadStream(path, { encoding: 'utf8' })) t.push(chunk as string);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new EmbeddingsError(
-        describe('Vocab.fromFile', `a readable corpus file at ${JSON.stringify(path)}`, reason),
-        { cause: err },
-      );
-    }
+    for await (const chunk of chunks) t.push(chunk);
     t.end();
     return Vocab.fromCounts(counts, options);
   }

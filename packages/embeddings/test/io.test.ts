@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/atomic.js';
 import { EmbeddingsError } from '../src/errors.js';
-import { encodeWord2Vec, readWord2Vec, writeWord2Vec } from '../src/formats.js';
+import { readWord2Vec, writeWord2Vec } from '../src/files.js';
+import { encodeWord2Vec } from '../src/formats.js';
 import { enc, kv } from './helpers.js';
 
 let dir = '';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddingsError } from '../src/errors.js';
+import { vocabFromFile } from '../src/files.js';
 import { EOS, Tokenizer, tokenize } from '../src/tokenizer.js';
 import { Vocab } from '../src/vocab.js';
 
@@ -73,7 +74,7 @@ describe('Vocab', () => {
     expect(() => Vocab.fromTokens([], { minCount: Number.NaN })).toThrow(/minCount/);
   });
 
-  describe('fromFile', () => {
+  describe('vocabFromFile', () => {
     let dir = '';
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'recur-vocab-'));
@@ -90,7 +91,7 @@ describe('Vocab', () => {
       const text = `${lines.join('\r\n')}\nlast`;
       const path = join(dir, 'corpus.txt');
       await writeFile(path, text);
-      const v = await Vocab.fromFile(path, { minCount: 1 });
+      const v = await vocabFromFile(path, { minCount: 1 });
       expect(v).toEqual(Vocab.fromText(text, { minCount: 1 }));
       expect(v.count(EOS)).toBe(20_000);
       expect(v.count('last')).toBe(1);
@@ -100,14 +101,14 @@ describe('Vocab', () => {
     it('handles a single very long line (text8-style) without newlines', async () => {
       const path = join(dir, 'oneline.txt');
       await writeFile(path, 'a b '.repeat(300_000));
-      const v = await Vocab.fromFile(path, { minCount: 1 });
+      const v = await vocabFromFile(path, { minCount: 1 });
       expect(v.words).toEqual([EOS, 'a', 'b']);
       expect(v.counts).toEqual([0, 300_000, 300_000]);
     });
 
     it('reports a missing file with its path', async () => {
-      await expect(Vocab.fromFile(join(dir, 'missing.txt'))).rejects.toThrow(/missing\.txt/);
-      await expect(Vocab.fromFile(join(dir, 'missing.txt'))).rejects.toBeInstanceOf(EmbeddingsError);
+      await expect(vocabFromFile(join(dir, 'missing.txt'))).rejects.toThrow(/missing\.txt/);
+      await expect(vocabFromFile(join(dir, 'missing.txt'))).rejects.toBeInstanceOf(EmbeddingsError);
     });
   });
 });
