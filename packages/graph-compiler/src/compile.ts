@@ -44,16 +44,20 @@ export interface CompileStats {
 
 /** The optimisation pipeline for one graph; every pass keeps values (see the property tests). */
 export function optimizeGraph(g: Graph): Graph {
-  return dce(cse(groupGemms(dce(cse(g)))));
+  return dce(cse(dce(g)));
 }
 
-/** Rewrites after hoisting that shape the loop bodies for lowering. */
+/**
+ * Rewrites after hoisting: grouping gate GEMMs (after hoisting, so that a loop GEMM is never
+ * merged with one that could leave the loop) and sinking slices below elementwise ops.
+ */
 export function prepareForLowering(g: Graph): Graph {
-  return cse(sinkViews(g));
+  return dce(cse(sinkViews(groupGemms(g))));
 }
 
+/** The whole pipeline over a program: CSE and DCE, hoisting, then grouping and view sinking. */
 export function optimizeProgram(p: Program, prefix: string): Program {
-  const each = (s: Stage): Stage =>
+  const early = (s: Stage): Stage =>
     s.kind === 'loop' ? { ...s, body: optimizeGraph(s.body) } : { ...s, graph: optimizeGraph(s.graph) };
   const late = (s: Stage): Stage =>
     s.kind === 'loop'
@@ -61,7 +65,7 @@ export function optimizeProgram(p: Program, prefix: string): Program {
       : { ...s, graph: prepareForLowering(optimizeGraph(s.graph)) };
   return {
     steps: p.steps,
-    stages: hoist({ steps: p.steps, stages: p.stages.map(each) }, prefix).stages.map(late),
+    stages: hoist({ steps: p.steps, stages: p.stages.map(early) }, prefix).stages.map(late),
   };
 }
 

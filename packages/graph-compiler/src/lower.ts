@@ -199,8 +199,8 @@ export function lower(
         if (
           isWhole(o.slot, buffers) &&
           isWhole(i, buffers) &&
-          buffers[o.slot.buf]!.kind === 'temp' &&
-          buffers[i.buf]!.kind === 'temp' &&
+          (buffers[o.slot.buf]!.kind === 'temp' || buffers[o.slot.buf]!.kind === 'value') &&
+          (buffers[i.buf]!.kind === 'temp' || buffers[i.buf]!.kind === 'value') &&
           buffers[i.buf]!.size === buffers[o.slot.buf]!.size &&
           buffers[i.buf]!.dtype === buffers[o.slot.buf]!.dtype &&
           i.shape.join() === o.slot.shape.join()
@@ -288,6 +288,11 @@ function lowerLoop(
       sources.set(s.id, envSlot(src.name, 'a loop'));
     }
   }
+  const carryOf = (n: Node): string | null => {
+    if (isOp(n) || n.kind === 'const') return null;
+    const src = bodySource(n);
+    return src.kind === 'carry' ? src.name : null;
+  };
   // Where each body output must go.
   const wants: Slot[][] = g.outputs.map(() => []);
   const after: [string, Slot][] = [];
@@ -300,7 +305,32 @@ function lowerLoop(
       const final = loop.carries.find((c) => c.name === o.name)!.final;
       after.push([final, whole(lastInB ? cb.b : cb.a, n.shape)]);
     } else if (o.kind === 'stack') {
-      const buf = newBuffer('value', n.dtype, steps * sizeOf(n.shape));
+      const carry = carryOf(n);
+      const size = sizeOf(n.shape);
+      if (carry) {
+        // Step t's incoming carry is what step t-1 (t+1 backwards) produced: the producer of the
+        // carry also writes one slot ahead, and the initial value is copied into the first slot.
+        const buf = newBuffer('value', n.dtype, (steps + 1) * size);
+        const full = { ...whole(buf, [steps, ...n.shape]), offset: loop.reverse ? size : 0 };
+        const j = loop.outputs.findIndex((x) => x.kind === 'carry' && x.name === carry);
+        wants[j]!.push({
+          buf,
+          alt: null,
+          offset: loop.reverse ? 0 : size,
+          step: size,
+          strides: dense(n.shape),
+          shape: [...n.shape],
+        });
+        const init = envSlot(loop.carries.find((c) => c.name === carry)!.init, 'a loop');
+        prologue.push({
+          kind: 'copy',
+          src: init,
+          dst: { ...whole(buf, n.shape), offset: loop.reverse ? steps * size : 0 },
+        });
+        after.push([o.name, full]);
+        return;
+      }
+      const buf = newBuffer('value', n.dtype, steps * size);
       const full = whole(buf, [steps, ...n.shape]);
       wants[i]!.push({
         ...full,
@@ -513,7 +543,7 @@ function lowerGraph(
   const canPlace = (id: number, s: Slot): boolean => {
     const u = units[unitOf[id]!]!;
     if (u.kind === 'fused') return true;
-    if (u.kind === 'gemm') return isDense(s) && s.alt === null && !slots.has(id);
+    if (u.kind === 'gemm') return isDense(s);
     return false;
   };
   const materialize = (id: number): void => {

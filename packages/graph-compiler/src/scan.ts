@@ -1,4 +1,4 @@
-import { type DType, fill, isFloat, type Tensor } from '@recur/tensor';
+import { type DType, fill, isFloat, OPS, type OpDef, type Tensor } from '@recur/tensor';
 import { GraphBuilder } from './builder.js';
 import { cotangentName, gradGraph } from './grad.js';
 import { type Graph, isOp, type Node, type SourceKind } from './ir.js';
@@ -190,6 +190,20 @@ export function trainPrograms(s: StepGraph, steps: number): TrainPrograms {
       if (varying[id]) continue;
     }
     if (isOp(n)) stack.push(...n.inputs);
+  }
+  // Recompute instead of saving: an elementwise value whose per-step inputs are all saved anyway
+  // (or are per-step inputs) is cheaper to recompute in the backward step than to store for T steps.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const id of [...saved].sort((a, b) => b - a)) {
+      const n = j.nodes[id]!;
+      if (!isOp(n) || !(OPS[n.op] as OpDef<unknown>).expr) continue;
+      const ok = n.inputs.every((i) => !varying[i] || savedIndex.has(i) || isStepInput(j.nodes[i]!));
+      if (!ok) continue;
+      saved.splice(saved.indexOf(id), 1);
+      savedIndex.delete(id);
+      changed = true;
+    }
   }
   saved.sort((a, b) => a - b);
   saved.forEach((id, i) => {
