@@ -191,15 +191,25 @@ export function trainPrograms(s: StepGraph, steps: number): TrainPrograms {
     }
     if (isOp(n)) stack.push(...n.inputs);
   }
-  // Recompute instead of saving: an elementwise value whose per-step inputs are all saved anyway
-  // (or are per-step inputs) is cheaper to recompute in the backward step than to store for T steps.
+  // Recompute instead of saving: an elementwise value computable from saved values and per-step
+  // inputs through elementwise ops alone is cheaper to recompute in the backward step (inside its
+  // fused kernel) than to store for all T steps.
+  const elementwise = (n: Node) => isOp(n) && !!(OPS[n.op] as OpDef<unknown>).expr;
   for (let changed = true; changed; ) {
     changed = false;
     for (const id of [...saved].sort((a, b) => b - a)) {
-      const n = j.nodes[id]!;
-      if (!isOp(n) || !(OPS[n.op] as OpDef<unknown>).expr) continue;
-      const ok = n.inputs.every((i) => !varying[i] || savedIndex.has(i) || isStepInput(j.nodes[i]!));
-      if (!ok) continue;
+      const memo = new Map<number, boolean>();
+      const avail = (i: number): boolean => {
+        if (i !== id && (savedIndex.has(i) || !varying[i] || isStepInput(j.nodes[i]!))) return true;
+        const known = memo.get(i);
+        if (known !== undefined) return known;
+        memo.set(i, false);
+        const n = j.nodes[i]!;
+        const ok = elementwise(n) && (n as { inputs: readonly number[] }).inputs.every(avail);
+        memo.set(i, ok);
+        return ok;
+      };
+      if (!avail(id)) continue;
       saved.splice(saved.indexOf(id), 1);
       savedIndex.delete(id);
       changed = true;

@@ -75,6 +75,18 @@ function hoistLoop(loop: Loop, steps: number, prefix: string): Stage[] {
     for (const i of n.inputs) if (place[i] === 'post') place[i] = 'loop';
   }
 
+  // Cheap per-step work that only the loop reads stays in it: there it fuses into the step's
+  // kernel, while before the loop it would cost a [T, ...] buffer and a pass over it. Only GEMMs
+  // and what they need are worth batching.
+  const consumers: number[][] = g.nodes.map(() => []);
+  for (const n of g.nodes) if (isOp(n)) for (const i of n.inputs) consumers[i]!.push(n.id);
+  const outputIds = new Set(g.outputs);
+  for (let id = N - 1; id >= 0; id--) {
+    const n = g.nodes[id]!;
+    if (!isOp(n) || place[id] !== 'pre' || n.op === 'matmul' || outputIds.has(id)) continue;
+    if (consumers[id]!.every((c) => place[c] === 'loop')) place[id] = 'loop';
+  }
+
   const name = (kind: string, id: number) => `${prefix}:${kind}:${id}`;
   const stepName = new Map<number, string>(); // varying values available stacked in the environment
   for (const n of g.nodes) {
