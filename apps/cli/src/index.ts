@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { info } from './info.js';
+import { registerW2v } from './w2v.js';
 
 export { type DemoOptions, type DemoResult, runDemo } from './demo.js';
 
@@ -65,6 +66,8 @@ export async function main(
           : `recur ${i.version} on Node ${i.node}\nbackends: ${JSON.stringify(i.backends)}`,
       );
     });
+
+  registerW2v(program, out, err);
 
   try {
     await program.parseAsync(argv);
