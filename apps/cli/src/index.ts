@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
+import { type CellKind, graphCommand } from './graph.js';
 import { info } from './info.js';
 import { registerW2v } from './w2v.js';
 
@@ -21,6 +22,16 @@ function numArg(name: string) {
       throw new InvalidArgumentError(`expected a positive number for ${name}, found '${value}'.`);
     return n;
   };
+}
+
+function cellArg(value: string): CellKind {
+  if (value === 'lstm' || value === 'gru' || value === 'rnn') return value;
+  throw new InvalidArgumentError(`expected lstm, gru or rnn for --cell, found '${value}'.`);
+}
+
+function formatArg(value: string): string {
+  if (value === 'text' || value === 'dot' || value === 'mermaid') return value;
+  throw new InvalidArgumentError(`expected text, dot or mermaid for --format, found '${value}'.`);
 }
 
 /** Runs the CLI; returns the exit code. Errors print one line, with the stack only under --verbose. */
@@ -65,6 +76,23 @@ export async function main(
           ? JSON.stringify(i)
           : `recur ${i.version} on Node ${i.node}\nbackends: ${JSON.stringify(i.backends)}`,
       );
+    });
+
+  program
+    .command('graph')
+    .description('compile a recurrent layer and print its graph before and after optimisation')
+    .option('--cell <kind>', 'lstm, gru or rnn', cellArg, 'lstm' as CellKind)
+    .option('--input <n>', 'input features', intArg('--input', 1), 128)
+    .option('--hidden <n>', 'hidden units', intArg('--hidden', 1), 256)
+    .option('--batch <n>', 'batch size', intArg('--batch', 1), 32)
+    .option('--steps <n>', 'time steps', intArg('--steps', 1), 64)
+    .option('--layers <n>', 'stacked layers', intArg('--layers', 1), 1)
+    .option('--train', 'also compile the backward pass', false)
+    .option('--json', 'print one JSON object with the statistics')
+    .option('--format <f>', 'text, dot or mermaid (pictures of the optimised step bodies)', formatArg, 'text')
+    .action((o) => {
+      const format = o.json ? 'json' : (o.format as 'text' | 'dot' | 'mermaid');
+      out(graphCommand(o, format));
     });
 
   registerW2v(program, out, err);

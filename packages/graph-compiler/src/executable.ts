@@ -17,7 +17,7 @@ import { GraphError } from './verify.js';
  * by every call; each call binds the caller's tensors and replays the kernels.
  */
 export class Executable {
-  private readonly physical: BackendBuffer[];
+  private physical: BackendBuffer[] | null = null;
   private readonly bound = new Map<number, BackendBuffer>();
   private disposed = false;
 
@@ -25,20 +25,27 @@ export class Executable {
     readonly backend: Backend,
     readonly lowered: Lowered,
     readonly plan: MemoryPlan,
-  ) {
-    this.physical = plan.physical.map((p) => backend.alloc(p.dtype, p.size));
+  ) {}
+
+  /** Allocates the plan's buffers and uploads its constants (on first use). */
+  private buffers(): BackendBuffer[] {
+    if (this.physical) return this.physical;
+    const { backend, plan, lowered } = this;
+    const physical = plan.physical.map((p) => backend.alloc(p.dtype, p.size));
     for (const b of lowered.buffers) {
       if (b.kind !== 'const' || plan.assign[b.id]! < 0) continue;
       const host = fromData(b.value ?? [], [b.size], { dtype: b.dtype, backend });
       backend.copy({
         src: { buffer: host.storage.buffer, offset: 0, strides: [1] },
-        out: this.physical[plan.assign[b.id]!]!,
+        out: physical[plan.assign[b.id]!]!,
         outOffset: 0,
         outStrides: [1],
         shape: [b.size],
       });
       host.dispose();
     }
+    this.physical = physical;
+    return physical;
   }
 
   /** Runs stages [from, to) with the caller's tensors bound to the external names. */
@@ -99,13 +106,13 @@ export class Executable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const b of this.physical) this.backend.free(b);
+    for (const b of this.physical ?? []) this.backend.free(b);
   }
 
   private buffer(s: Slot, it: number): BackendBuffer {
     const id = s.alt !== null && it % 2 === 1 ? s.alt : s.buf;
     const p = this.plan.assign[id]!;
-    if (p >= 0) return this.physical[p]!;
+    if (p >= 0) return this.buffers()[p]!;
     const b = this.bound.get(id);
     if (!b) {
       const name = this.lowered.buffers[id]!.name;

@@ -28,7 +28,7 @@ export { groupGemms } from './passes/group-gemms.js';
 export { hoist } from './passes/hoist.js';
 export { sinkViews } from './passes/sink-views.js';
 export { type MemoryPlan, planMemory } from './plan.js';
-export { countOps, printGraph } from './print.js';
+export { countOps, graphToDot, graphToMermaid, printGraph } from './print.js';
 export {
   type Block,
   bodySource,
@@ -36,6 +36,7 @@ export {
   type Loop,
   type LoopOutput,
   type Program,
+  printProgram,
   type Stage,
   sourcesOf,
 } from './program.js';

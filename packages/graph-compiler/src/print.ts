@@ -25,3 +25,33 @@ export function countOps(g: Graph): Record<string, number> {
   }
   return counts;
 }
+
+const label = (g: Graph, id: number): string => {
+  const n = g.nodes[id]!;
+  const what = isOp(n) ? n.op : `${n.kind} ${n.name}`;
+  return `%${id} ${what}\\n${n.dtype}[${n.shape.join(',')}]`;
+};
+
+/** Graphviz source: one box per node, edges from inputs, outputs double-bordered. */
+export function graphToDot(g: Graph, name = 'graph'): string {
+  const outs = new Set(g.outputs);
+  const lines = [`digraph ${JSON.stringify(name)} {`, '  node [shape=box, fontname="monospace"];'];
+  for (const n of g.nodes) {
+    const style = isOp(n) ? (outs.has(n.id) ? ', peripheries=2' : '') : ', style=rounded';
+    lines.push(`  n${n.id} [label="${label(g, n.id)}"${style}];`);
+    if (isOp(n)) for (const i of n.inputs) lines.push(`  n${i} -> n${n.id};`);
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** Mermaid flowchart source (renders in GitHub markdown). */
+export function graphToMermaid(g: Graph): string {
+  const lines = ['flowchart TD'];
+  for (const n of g.nodes) {
+    const text = label(g, n.id).replace('\\n', '<br/>');
+    lines.push(isOp(n) ? `  n${n.id}["${text}"]` : `  n${n.id}(["${text}"])`);
+    if (isOp(n)) for (const i of n.inputs) lines.push(`  n${i} --> n${n.id}`);
+  }
+  return lines.join('\n');
+}

@@ -141,3 +141,14 @@ function runLoop(
     }
   });
 }
+
+/** A readable listing of every stage of a program. */
+export function printProgram(p: Program, print: (g: Graph) => string): string {
+  return p.stages
+    .map((s, i) => {
+      if (s.kind === 'block') return `# stage ${i}: block -> ${s.outputs.join(', ')}\n${print(s.graph)}`;
+      const outs = s.outputs.map((o) => `${o.kind} ${o.name}`).join(', ');
+      return `# stage ${i}: loop over ${p.steps} steps${s.reverse ? ' (reverse)' : ''} -> ${outs}\n${print(s.body)}`;
+    })
+    .join('\n\n');
+}

@@ -29,6 +29,17 @@ const UNARY = [
   R.neg,
   (x: R.Tensor) => R.sum(x, -1, true),
   (x: R.Tensor) => x.transpose().transpose(),
+  // Slices of a value, each through its own elementwise op (what a gate split looks like).
+  (x: R.Tensor) => {
+    const lead = x.shape.slice(0, -1);
+    const zeros = lead.map(() => 0);
+    const last = x.shape.length - 1;
+    const w = x.shape[last]!;
+    return R.concat(
+      [x.slice([...zeros, 0], [...lead, 1]).tanh(), x.slice([...zeros, 1], [...lead, w]).sigmoid()],
+      last,
+    );
+  },
 ] as const;
 
 /**

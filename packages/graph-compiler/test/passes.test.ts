@@ -1,7 +1,7 @@
 import * as R from '@recur/tensor';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { constantFold, cse, dce, execute, type Graph, trace, verify } from '../src/index.js';
+import { constantFold, cse, dce, execute, type Graph, sinkViews, trace, verify } from '../src/index.js';
 import { expectClose, programArb, programInputs, runProgram, useJs } from './helpers.js';
 
 beforeAll(() => useJs());
@@ -30,6 +30,26 @@ describe.each(Object.entries(PASSES))('pass %s', (_name, pass) => {
       }),
       { numRuns: 60, seed: 11 },
     );
+  });
+});
+
+describe('pass sinkViews', () => {
+  it('preserves values of random graphs with sliced elementwise results, and verifies (property)', () => {
+    let moved = 0;
+    fc.assert(
+      fc.property(programArb, (p) => {
+        R.tidy(() => {
+          const inputs = programInputs(p.seed);
+          const { graph } = trace((ins) => runProgram(p, ins), inputs);
+          const after = sinkViews(graph);
+          verify(after);
+          if (after !== graph) moved++;
+          expectClose(execute(after, inputs), execute(graph, inputs), 1e-6);
+        });
+      }),
+      { numRuns: 80, seed: 5 },
+    );
+    expect(moved).toBeGreaterThan(0);
   });
 });
 
