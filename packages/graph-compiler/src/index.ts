@@ -50,6 +50,7 @@ export {
   type TrainPrograms,
   traceStep,
   trainPrograms,
+  unroll,
   type ValueSpec,
 } from './scan.js';
 export { type TraceResult, trace } from './trace.js';

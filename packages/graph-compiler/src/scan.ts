@@ -306,3 +306,57 @@ function checkSteps(steps: number): void {
     throw new GraphError(`expected a whole number of steps ≥ 1, found ${steps}.`);
   }
 }
+
+/**
+ * The fully unrolled recurrence as one flat graph, for small T (inspection and teaching): sources
+ * `init:K`, the stacked inputs N ([T, ...]) and the parameters; outputs the final carries, then
+ * each y stacked over the steps. Its size grows with T, unlike a program's.
+ */
+export function unroll(s: StepGraph, steps: number): Graph {
+  checkSteps(steps);
+  const g = s.graph;
+  const b = new GraphBuilder();
+  const carry = new Map<string, number>();
+  for (const k of s.carries) {
+    const n = g.nodes.find((x) => !isOp(x) && x.kind !== 'const' && x.name === CARRY_PREFIX + k);
+    const out = g.nodes[g.outputs[s.carries.indexOf(k)]!]!;
+    const shape = n?.shape ?? out.shape;
+    carry.set(k, b.source('input', names.init(k), shape, n?.dtype ?? out.dtype));
+  }
+  const ys: number[][] = s.ys.map(() => []);
+  for (let t = 0; t < steps; t++) {
+    const map = new Map<number, number>();
+    for (const n of g.nodes) {
+      if (isOp(n)) {
+        map.set(
+          n.id,
+          b.copy(
+            n,
+            n.inputs.map((i) => map.get(i)!),
+          ),
+        );
+      } else if (n.kind === 'const') {
+        map.set(n.id, b.copy(n, []));
+      } else if (n.name.startsWith(CARRY_PREFIX)) {
+        map.set(n.id, carry.get(n.name.slice(CARRY_PREFIX.length))!);
+      } else if (n.name.startsWith(STEP_PREFIX)) {
+        const name = n.name.slice(STEP_PREFIX.length);
+        const whole = b.source('input', name, [steps, ...n.shape], n.dtype);
+        const begin = [t, ...n.shape.map(() => 0)];
+        const end = [t + 1, ...n.shape];
+        map.set(n.id, b.reshape(b.op('slice', [whole], { begin, end }), n.shape));
+      } else {
+        map.set(n.id, b.source(n.kind, n.name, n.shape, n.dtype));
+      }
+    }
+    s.carries.forEach((k, i) => {
+      carry.set(k, map.get(g.outputs[i]!)!);
+    });
+    s.ys.forEach((_, i) => {
+      const v = map.get(g.outputs[s.carries.length + i]!)!;
+      ys[i]!.push(b.reshape(v, [1, ...b.node(v).shape]));
+    });
+  }
+  const stacked = ys.map((list) => (list.length === 1 ? list[0]! : b.op('concat', list, { axis: 0 })));
+  return b.build([...s.carries.map((k) => carry.get(k)!), ...stacked]);
+}

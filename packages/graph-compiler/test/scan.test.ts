@@ -1,6 +1,16 @@
 import * as R from '@recur/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { forwardProgram, interpret, names, traceStep, trainPrograms, verify } from '../src/index.js';
+import {
+  countOps,
+  execute,
+  forwardProgram,
+  interpret,
+  names,
+  traceStep,
+  trainPrograms,
+  unroll,
+  verify,
+} from '../src/index.js';
 import { type CellKind, cellEnv, cellSpec, cotangents, eagerScan, steps } from './cells.js';
 import { expectClose, useJs } from './helpers.js';
 
@@ -46,6 +56,22 @@ describe.each(CELLS)('scan over a %s step', (cell) => {
       keys.map((k) => ref.grads.get(k)!),
       1e-10,
     );
+  });
+});
+
+describe('unroll', () => {
+  it('gives a flat graph equal to the eager loop, growing with T', () => {
+    const spec = cellSpec('lstm', 2, 3, 4, 'f64');
+    const s = traceStep(steps.lstm, spec);
+    const g = unroll(s, 4);
+    verify(g);
+    const env = cellEnv(spec, 4, 3);
+    const ref = eagerScan(steps.lstm, spec, env, 4);
+    const feeds = Object.fromEntries(env);
+    const [h, c, ys] = execute(g, feeds, feeds);
+    expectClose([h!, c!, ys!], [ref.final.h!, ref.final.c!, ref.ys.h!], 1e-12);
+    expect(countOps(g).matmul).toBe(8);
+    expect(countOps(unroll(s, 8)).matmul).toBe(16);
   });
 });
 
