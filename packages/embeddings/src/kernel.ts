@@ -39,6 +39,11 @@ export interface KernelParams {
   codeLength: Int32Array;
   codeBits: Uint8Array;
   codePoints: Int32Array;
+  /**
+   * The SIMD loops (see wasm.ts) and where the weights live in their memory (byte offsets; `syn0`,
+   * `syn1`, `syn1neg` above are views of the same memory). Without it the loops run in JavaScript.
+   */
+  wasm?: KernelWasm | undefined;
   /** Words read so far, one slot per thread; the sum drives the learning rate. */
   progress: Float64Array;
   slot: number;
@@ -46,6 +51,17 @@ export interface KernelParams {
   seed: number;
   /** Called about every 10 000 words read, after the learning rate is updated. */
   onTick?: ((alpha: number) => void) | undefined;
+}
+
+export interface KernelWasm {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  syn0: number;
+  syn1: number;
+  syn1neg: number;
+  /** Per-thread scratch (the hidden vector and its error), `scratchStride` bytes per thread. */
+  scratch: number;
+  scratchStride: number;
 }
 
 export interface Kernel {
@@ -129,7 +145,7 @@ export function word2vecKernel(p: KernelParams): Kernel {
   };
 
   /** Trains on `sen[0, senLen)` as word2vec.c does on one sentence, then empties it. */
-  const trainSentence = (): void => {
+  const trainSentenceJs = (): void => {
     // Hot values as locals of this function: closure variables would be reloaded from the context.
     const dim = p.dim;
     const window = p.window;
@@ -404,6 +420,158 @@ export function word2vecKernel(p: KernelParams): Kernel {
     random = rnd;
     sentenceLength = 0;
   };
+
+  // The same loop with the vector operations in WebAssembly SIMD (rows addressed by byte offset).
+  const wasm = p.wasm;
+  const vk =
+    wasm === undefined
+      ? undefined
+      : (new WebAssembly.Instance(wasm.module, { env: { memory: wasm.memory } }).exports as unknown as {
+          dot(a: number, b: number, n: number): number;
+          update(e: number, w: number, x: number, g: number, n: number): void;
+          add(dst: number, src: number, n: number): void;
+          scale(dst: number, s: number, n: number): void;
+          zero(dst: number, n: number): void;
+        });
+  const trainSentenceWasm = (): void => {
+    const dim = p.dim;
+    const window = p.window;
+    const negative = p.negative;
+    const hs = p.hs;
+    const cbow = p.cbow;
+    const cbowMean = p.cbowMean;
+    const w = wasm!;
+    const row = dim * 4;
+    const s0 = w.syn0;
+    const s1 = w.syn1;
+    const sn = w.syn1neg;
+    const h = w.scratch + slot * w.scratchStride;
+    const e = h + w.scratchStride / 2;
+    const dot = vk!.dot;
+    const update = vk!.update;
+    const add = vk!.add;
+    const scale = vk!.scale;
+    const zero = vk!.zero;
+    const table = p.table;
+    const tableScale = table.length / 4294967296;
+    const codeStart = p.codeStart;
+    const codeLength = p.codeLength;
+    const codeBits = p.codeBits;
+    const codePoints = p.codePoints;
+    const expTable = expTab;
+    const sen = sentence;
+    const senLen = sentenceLength;
+    const V = vocabSize;
+    const alpha = currentAlpha;
+    let rnd = random;
+    for (let pos = 0; pos < senLen; pos++) {
+      const word = sen[pos]!;
+      rnd ^= rnd << 13;
+      rnd ^= rnd >>> 17;
+      rnd ^= rnd << 5;
+      const b = (rnd >>> 1) % window;
+      const aEnd = window * 2 + 1 - b;
+      if (cbow) {
+        zero(h, dim);
+        zero(e, dim);
+        let cw = 0;
+        for (let a = b; a < aEnd; a++) {
+          if (a === window) continue;
+          const c = pos - window + a;
+          if (c < 0 || c >= senLen) continue;
+          add(h, s0 + sen[c]! * row, dim);
+          cw++;
+        }
+        if (cw === 0) continue;
+        if (cbowMean) scale(h, 1 / cw, dim);
+        if (hs) {
+          const ce = codeStart[word]! + codeLength[word]!;
+          for (let d = codeStart[word]!; d < ce; d++) {
+            const l2 = s1 + codePoints[d]! * row;
+            const f = dot(h, l2, dim);
+            if (f <= -MAX_EXP || f >= MAX_EXP) continue;
+            update(e, l2, h, (1 - codeBits[d]! - expTable[((f + MAX_EXP) * EXP_SCALE) | 0]!) * alpha, dim);
+          }
+        }
+        if (negative > 0) {
+          for (let d = 0; d <= negative; d++) {
+            let target = word;
+            let label = 1;
+            if (d > 0) {
+              rnd ^= rnd << 13;
+              rnd ^= rnd >>> 17;
+              rnd ^= rnd << 5;
+              target = table[((rnd >>> 0) * tableScale) | 0]!;
+              if (target === 0) target = ((rnd >>> 1) % (V - 1)) + 1;
+              if (target === word) continue;
+              label = 0;
+            }
+            const l2 = sn + target * row;
+            const f = dot(h, l2, dim);
+            const g =
+              f > MAX_EXP
+                ? (label - 1) * alpha
+                : f < -MAX_EXP
+                  ? label * alpha
+                  : (label - expTable[((f + MAX_EXP) * EXP_SCALE) | 0]!) * alpha;
+            update(e, l2, h, g, dim);
+          }
+        }
+        if (!cbowMean) scale(e, 1 / cw, dim);
+        for (let a = b; a < aEnd; a++) {
+          if (a === window) continue;
+          const c = pos - window + a;
+          if (c < 0 || c >= senLen) continue;
+          add(s0 + sen[c]! * row, e, dim);
+        }
+      } else {
+        for (let a = b; a < aEnd; a++) {
+          if (a === window) continue;
+          const c = pos - window + a;
+          if (c < 0 || c >= senLen) continue;
+          const l1 = s0 + sen[c]! * row;
+          zero(e, dim);
+          if (hs) {
+            const ce = codeStart[word]! + codeLength[word]!;
+            for (let d = codeStart[word]!; d < ce; d++) {
+              const l2 = s1 + codePoints[d]! * row;
+              const f = dot(l1, l2, dim);
+              if (f <= -MAX_EXP || f >= MAX_EXP) continue;
+              update(e, l2, l1, (1 - codeBits[d]! - expTable[((f + MAX_EXP) * EXP_SCALE) | 0]!) * alpha, dim);
+            }
+          }
+          if (negative > 0) {
+            for (let d = 0; d <= negative; d++) {
+              let target = word;
+              let label = 1;
+              if (d > 0) {
+                rnd ^= rnd << 13;
+                rnd ^= rnd >>> 17;
+                rnd ^= rnd << 5;
+                target = table[((rnd >>> 0) * tableScale) | 0]!;
+                if (target === 0) target = ((rnd >>> 1) % (V - 1)) + 1;
+                if (target === word) continue;
+                label = 0;
+              }
+              const l2 = sn + target * row;
+              const f = dot(l1, l2, dim);
+              const g =
+                f > MAX_EXP
+                  ? (label - 1) * alpha
+                  : f < -MAX_EXP
+                    ? label * alpha
+                    : (label - expTable[((f + MAX_EXP) * EXP_SCALE) | 0]!) * alpha;
+              update(e, l2, l1, g, dim);
+            }
+          }
+          add(l1, e, dim);
+        }
+      }
+    }
+    random = rnd;
+    sentenceLength = 0;
+  };
+  const trainSentence = vk === undefined ? trainSentenceJs : trainSentenceWasm;
 
   /** One token read: counted, subsampled, added to the sentence; `</s>` or a full sentence trains it. */
   const take = (w: number): void => {

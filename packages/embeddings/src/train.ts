@@ -1,10 +1,11 @@
 import { Rng } from '@recur/tensor';
 import { describe, EmbeddingsError } from './errors.js';
 import { buildHuffmanTree } from './huffman.js';
-import { type KernelParams, word2vecKernel } from './kernel.js';
+import { type KernelParams, type KernelWasm, word2vecKernel } from './kernel.js';
 import { KeyedVectors } from './keyed-vectors.js';
 import { DEFAULT_TABLE_SIZE, UnigramTable } from './unigram.js';
 import { Vocab } from './vocab.js';
+import { createVectorMemory } from './wasm.js';
 
 /** The two word2vec architectures. */
 export type Word2VecModel = 'skipgram' | 'cbow';
@@ -63,6 +64,11 @@ export interface TrainOptions {
   tableSize?: number;
   /** Longest sentence; longer lines are cut into pieces of this many kept words (default 1000). */
   maxSentenceLength?: number;
+  /**
+   * Run the vector loops in WebAssembly SIMD (default true where available; the weights must fit
+   * in 2 GiB). false: plain JavaScript loops. Results differ in rounding between the two.
+   */
+  wasm?: boolean;
   /** A vocabulary built beforehand (skips the counting pass; `minCount` is then not applied). */
   vocab?: Vocab;
   /** Called with progress reports. */
@@ -82,6 +88,8 @@ export interface TrainResult {
   wordsPerSecond: number;
   wordsPerSecondPerThread: number;
   threads: number;
+  /** Whether the vector loops ran in WebAssembly SIMD. */
+  wasm: boolean;
 }
 
 /** Text to train on: a string, strings to concatenate, or a function returning a fresh (async) iterable of strings per pass. */
@@ -106,6 +114,7 @@ export interface ResolvedTrainOptions {
   tableSize: number | undefined;
   maxSentenceLength: number;
   progressInterval: number;
+  wasm: boolean;
 }
 
 const KNOWN_OPTIONS = [
@@ -124,6 +133,7 @@ const KNOWN_OPTIONS = [
   'threads',
   'tableSize',
   'maxSentenceLength',
+  'wasm',
   'vocab',
   'onProgress',
   'progressInterval',
@@ -244,6 +254,7 @@ export function resolveTrainOptions(options: TrainOptions, where = 'train'): Res
     tableSize,
     maxSentenceLength: int('maxSentenceLength', options.maxSentenceLength, 1000, 1),
     progressInterval: num('progressInterval', options.progressInterval, 500, false),
+    wasm: bool('wasm', options.wasm, true),
   };
 }
 
@@ -282,13 +293,33 @@ export function prepareTraining(
     );
   }
   const V = vocab.size;
-  const floats = (n: number): Float32Array =>
-    shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
-  const syn0 = floats(V * o.dim);
+  const n = V * o.dim;
+  let syn0: Float32Array;
+  let syn1: Float32Array;
+  let syn1neg: Float32Array;
+  let wasm: KernelWasm | undefined;
+  // Weights and per-thread scratch in one WebAssembly memory, each block 16-byte aligned.
+  const align = (x: number): number => Math.ceil(x / 16) * 16;
+  const at1 = align(n * 4);
+  const atNeg = at1 + (o.hs ? align(n * 4) : 0);
+  const atScratch = atNeg + (o.negative > 0 ? align(n * 4) : 0);
+  const scratchStride = 2 * align(o.dim * 4);
+  const vm = o.wasm ? createVectorMemory(atScratch + o.threads * scratchStride, shared) : undefined;
+  if (vm !== undefined) {
+    const buf = vm.memory.buffer;
+    syn0 = new Float32Array(buf, 0, n);
+    syn1 = new Float32Array(buf, at1, o.hs ? n : 0);
+    syn1neg = new Float32Array(buf, atNeg, o.negative > 0 ? n : 0);
+    wasm = { ...vm, syn0: 0, syn1: at1, syn1neg: atNeg, scratch: atScratch, scratchStride };
+  } else {
+    const floats = (k: number): Float32Array =>
+      shared ? new Float32Array(new SharedArrayBuffer(k * 4)) : new Float32Array(k);
+    syn0 = floats(n);
+    syn1 = floats(o.hs ? n : 0);
+    syn1neg = floats(o.negative > 0 ? n : 0);
+  }
   const rng = new Rng(o.seed);
-  for (let i = 0; i < syn0.length; i++) syn0[i] = (rng.uniform() - 0.5) / o.dim;
-  const syn1 = floats(o.hs ? V * o.dim : 0);
-  const syn1neg = floats(o.negative > 0 ? V * o.dim : 0);
+  for (let i = 0; i < n; i++) syn0[i] = (rng.uniform() - 0.5) / o.dim;
   const tableSize = o.tableSize ?? defaultTableSize(vocab.counts);
   const table =
     o.negative > 0 ? new UnigramTable(vocab.counts, { tableSize, shared }).table : new Int32Array(0);
@@ -334,6 +365,7 @@ export function prepareTraining(
     codeLength,
     codeBits,
     codePoints,
+    wasm,
     progress: shared ? new Float64Array(new SharedArrayBuffer(o.threads * 8)) : new Float64Array(o.threads),
   };
 }
@@ -524,5 +556,6 @@ export function finish(
     wordsPerSecond,
     wordsPerSecondPerThread: wordsPerSecond / o.threads,
     threads: o.threads,
+    wasm: params.wasm !== undefined,
   };
 }

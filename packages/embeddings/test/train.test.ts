@@ -56,10 +56,18 @@ describe('train: a planted relation is learned', () => {
     ['skip-gram + hierarchical softmax', { model: 'skipgram', negative: 0, hs: true }],
     ['CBOW + negative sampling', { model: 'cbow', negative: 5 }],
     ['CBOW + hierarchical softmax', { model: 'cbow', negative: 0, hs: true }],
+    ['skip-gram + negative sampling, JavaScript loops', { model: 'skipgram', negative: 5, wasm: false }],
+    [
+      'skip-gram + hierarchical softmax, JavaScript loops',
+      { model: 'skipgram', negative: 0, hs: true, wasm: false },
+    ],
+    ['CBOW + negative sampling, JavaScript loops', { model: 'cbow', negative: 5, wasm: false }],
+    ['CBOW + hierarchical softmax, JavaScript loops', { model: 'cbow', negative: 0, hs: true, wasm: false }],
   ];
   for (const [name, opts] of configs) {
     it(name, async () => {
-      const { vectors, vocab, words } = await train(corpus, { ...base, ...opts });
+      const { vectors, vocab, words, wasm } = await train(corpus, { ...base, ...opts });
+      expect(wasm).toBe(opts.wasm !== false);
       expect(vocab.size).toBe(1 + TOPICS * (2 + 2 * 5));
       expect(words).toBe(base.epochs! * vocab.totalCount);
       expect(pairsFound(vectors)).toBe(TOPICS);
@@ -77,12 +85,25 @@ describe('train: a planted relation is learned', () => {
 describe('train: determinism and sources', () => {
   const opts: TrainOptions = { ...base, model: 'skipgram', epochs: 2, sample: 1e-2 };
 
-  it('gives the same vectors bit for bit for a seed, and others for another seed', async () => {
-    const a = await train(corpus, opts);
-    const b = await train(corpus, opts);
-    const c = await train(corpus, { ...opts, seed: 4 });
-    expect(Buffer.from(a.vectors.vectors.buffer).equals(Buffer.from(b.vectors.vectors.buffer))).toBe(true);
-    expect(Buffer.from(a.vectors.vectors.buffer).equals(Buffer.from(c.vectors.vectors.buffer))).toBe(false);
+  for (const wasm of [true, false]) {
+    it(`gives the same vectors bit for bit for a seed, and others for another seed (wasm: ${wasm})`, async () => {
+      const a = await train(corpus, { ...opts, wasm });
+      const b = await train(corpus, { ...opts, wasm });
+      const c = await train(corpus, { ...opts, wasm, seed: 4 });
+      expect(Buffer.from(a.vectors.vectors.buffer).equals(Buffer.from(b.vectors.vectors.buffer))).toBe(true);
+      expect(Buffer.from(a.vectors.vectors.buffer).equals(Buffer.from(c.vectors.vectors.buffer))).toBe(false);
+    });
+  }
+
+  it('the SIMD and JavaScript loops compute the same model up to rounding', async () => {
+    const a = await train(corpus, { ...opts, wasm: true });
+    const b = await train(corpus, { ...opts, wasm: false });
+    let maxDiff = 0;
+    for (let i = 0; i < a.vectors.vectors.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a.vectors.vectors[i]! - b.vectors.vectors[i]!));
+    }
+    expect(maxDiff).toBeGreaterThan(0);
+    expect(maxDiff).toBeLessThan(1e-3);
   });
 
   it('does not depend on how the text is cut into chunks, nor on the source kind', async () => {
@@ -98,10 +119,13 @@ describe('train: determinism and sources', () => {
   });
 
   it('trainFile with one thread equals train on the same text', async () => {
-    const mem = await train(corpus, opts);
-    const file = await trainFile(corpusPath, opts);
-    expect(file.threads).toBe(1);
-    expect(file.vectors.vectors).toEqual(mem.vectors.vectors);
+    for (const wasm of [true, false]) {
+      const mem = await train(corpus, { ...opts, wasm });
+      const file = await trainFile(corpusPath, { ...opts, wasm });
+      expect(file.threads).toBe(1);
+      expect(file.wasm).toBe(wasm);
+      expect(file.vectors.vectors).toEqual(mem.vectors.vectors);
+    }
   });
 
   it('accepts a vocabulary built beforehand', async () => {
@@ -113,6 +137,12 @@ describe('train: determinism and sources', () => {
 });
 
 describe('trainFile with several threads', () => {
+  it('trains to the same quality on shared weights, with plain JavaScript loops too', async () => {
+    const js = await trainFile(corpusPath, { ...base, model: 'cbow', threads: 2, wasm: false });
+    expect(js.wasm).toBe(false);
+    expect(pairsFound(js.vectors)).toBe(TOPICS);
+  });
+
   it('trains to the same quality on shared weights', async () => {
     const reports: TrainProgress[] = [];
     const r = await trainFile(corpusPath, {
