@@ -43,10 +43,10 @@ describe.each(['rnn', 'lstm', 'gru'] as const)('%s layer: eager and compiled agr
     const dh = randn([1, B, H], { seed: 5, dtype: 'f64' });
     const dc = randn([1, B, H], { seed: 6, dtype: 'f64' });
 
-    const eager =
+    const eager: { output: Tensor; hN: Tensor; cN?: Tensor } =
       kind === 'lstm' ? (layer as LSTM).forward(x, { h0, c0 }) : (layer as RNN).forward(x, { h0 });
     let loss = eager.output.mul(dy).sum().add(eager.hN.mul(dh).sum());
-    if (kind === 'lstm') loss = loss.add((eager as { cN: Tensor }).cN.mul(dc).sum());
+    if (eager.cN) loss = loss.add(eager.cN.mul(dc).sum());
     backward(loss);
 
     const params = Object.fromEntries([...layer.stateDict()].map(([k, v]) => [k, v]));
@@ -67,7 +67,7 @@ describe.each(['rnn', 'lstm', 'gru'] as const)('%s layer: eager and compiled agr
     expectClose(out.final.h!, eager.hN.reshape([B, H]), 1e-10);
     const dfinal: Record<string, Tensor> = { h: dh.reshape([B, H]) };
     if (kind === 'lstm') {
-      expectClose(out.final.c!, (eager as { cN: Tensor }).cN.reshape([B, H]), 1e-10);
+      expectClose(out.final.c!, eager.cN!.reshape([B, H]), 1e-10);
       dfinal.c = dc.reshape([B, H]);
     }
     const g = compiled.backward(dfinal, { h: dy });
