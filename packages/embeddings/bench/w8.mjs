@@ -5,7 +5,8 @@
 // its build script), compiled here with the flags of its makefile. Each run is a fresh process for
 // both tools. Run with `pnpm bench` (builds first) or `node bench/w8.mjs` after a build.
 // Environment: REPS (runs per tool and corpus, default 3), W8_CORPORA (default "lee,brown"),
-// LEE_REPEAT (copies of lee_background.cor, default 4), RECUR_DATA (the data sets folder).
+// LEE_REPEAT (copies of lee_background.cor, default 4), SEEDS (extra seeds of Recur for the spread
+// of its quality, default "2,3,4,5"; the C tool has no seed option), RECUR_DATA (the data sets folder).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -137,11 +138,11 @@ function runC(train, output) {
   return { wall, trainWords, loop };
 }
 
-function runJs(train, output) {
+function runJs(train, output, seed = 1) {
   const t0 = performance.now();
   const r = spawnSync(
     process.execPath,
-    [join(here, 'train-js.mjs'), train, output, JSON.stringify(jsOptions)],
+    [join(here, 'train-js.mjs'), train, output, JSON.stringify({ ...jsOptions, seed })],
     {
       encoding: 'utf8',
     },
@@ -206,4 +207,20 @@ for (const name of corpora) {
   console.log(
     `| simlex999 Spearman (OOV) | ${qc.sl.spearman.toFixed(4)} (${pct(qc.sl.oovRatio)}) | ${qj.sl.spearman.toFixed(4)} (${pct(qj.sl.oovRatio)}) | |`,
   );
+  // The spread of Recur's quality over seeds (the C tool has no seed option).
+  const seeds = (process.env.SEEDS ?? '2,3,4,5').split(',').filter(Boolean).map(Number);
+  if (seeds.length > 0) {
+    const qs = [qj];
+    for (const seed of seeds) {
+      const out = join(cache, `${name}-js-seed${seed}.txt`);
+      runJs(path, out, seed);
+      qs.push(await quality(out));
+    }
+    const range = (f, fmt) => `${fmt(Math.min(...qs.map(f)))} to ${fmt(Math.max(...qs.map(f)))}`;
+    const f4 = (x) => x.toFixed(4);
+    console.log(
+      `\nRecur over seeds 1,${seeds.join(',')}: analogy ${range((q) => q.an.total.accuracy, pct)}, ` +
+        `wordsim353 ${range((q) => q.ws.spearman, f4)}, simlex999 ${range((q) => q.sl.spearman, f4)}`,
+    );
+  }
 }

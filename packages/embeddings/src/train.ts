@@ -57,9 +57,10 @@ export interface TrainOptions {
   /** Worker threads (default 1; more than 1 only with `trainFile` from `@recur/embeddings/node`). */
   threads?: number;
   /**
-   * Slots of the negative-sampling table. The default gives the rarest word about 100 slots (its
-   * probability within 1%), capped at word2vec.c's fixed 1e8 (400 MB): a table that fits in the
-   * processor's caches samples the same distribution much faster.
+   * Slots of the negative-sampling table. The default gives the rarest word about 10 slots, capped
+   * at word2vec.c's fixed 1e8 (400 MB): each word's share is rounded to whole slots, so at most
+   * about V / (2 · tableSize) of the probability mass (under 1%) moves between words, and a table
+   * that fits in the processor's caches is sampled several times faster. Pass 1e8 for the C tool's table.
    */
   tableSize?: number;
   /** Longest sentence; longer lines are cut into pieces of this many kept words (default 1000). */
@@ -371,7 +372,7 @@ export function prepareTraining(
 }
 
 /**
- * A negative-sampling table size that gives the rarest word (count > 0) about 100 slots, between
+ * A negative-sampling table size that gives the rarest word (count > 0) about 10 slots, between
  * 1e4 and word2vec.c's 1e8.
  */
 export function defaultTableSize(counts: readonly number[], power = 0.75): number {
@@ -384,7 +385,7 @@ export function defaultTableSize(counts: readonly number[], power = 0.75): numbe
     if (w < min) min = w;
   }
   if (!(sum > 0)) return 10_000;
-  return Math.min(DEFAULT_TABLE_SIZE, Math.max(10_000, Math.ceil((100 * sum) / min)));
+  return Math.min(DEFAULT_TABLE_SIZE, Math.max(10_000, Math.ceil((10 * sum) / min)));
 }
 
 /** Compiles a private copy of the kernel, so the engine optimises it for this run's constants. */

@@ -246,9 +246,11 @@ describe('options', () => {
     await expect(trainFile(join(dir, 'missing.txt'))).rejects.toThrow(/missing\.txt/);
   });
 
-  it('sizes the negative-sampling table so the rarest word gets about 100 slots', () => {
+  it('sizes the negative-sampling table so the rarest word gets about 10 slots', () => {
     expect(defaultTableSize([0, 1, 1])).toBe(10_000);
-    expect(defaultTableSize([0, 16, 1], 0.75)).toBe(Math.max(10_000, 100 * (8 + 1)));
+    // count^0.75: 2^20 -> 2^15, 16 -> 8, 1 -> 1; 10 slots for the rarest: 10 * (32768 + 8 + 1) / 1.
+    expect(defaultTableSize([0, 2 ** 20, 16, 1])).toBe(327_770);
+    expect(defaultTableSize([0, 2 ** 20, 16])).toBe(Math.ceil((10 * (32_768 + 8)) / 8));
     expect(defaultTableSize([1e12, 1])).toBe(1e8);
   });
 });
