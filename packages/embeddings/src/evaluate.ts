@@ -1,5 +1,6 @@
 import { describe, EmbeddingsError, EmbeddingsFormatError } from './errors.js';
 import type { KeyedVectors } from './keyed-vectors.js';
+import { createVectorMemory, type VectorKernel } from './wasm.js';
 
 /** One section of an analogy file (`: capital-common-countries` and the lines under it). */
 export interface AnalogySection {
@@ -63,6 +64,8 @@ export interface AnalogyOptions {
   caseInsensitive?: boolean;
   /** `'3cosadd'` (default, gensim's `most_similar`) or `'3cosmul'` (`most_similar_cosmul`). */
   method?: '3cosadd' | '3cosmul';
+  /** Score rows in WebAssembly SIMD where available (default true); false: plain loops. */
+  wasm?: boolean;
 }
 
 /**
@@ -101,6 +104,7 @@ export function evaluateAnalogies(
   const d = kv.dim;
   const scores = new Float64Array(restrict);
   const query = new Float64Array(d);
+  const scorer = new RowScorer(n, d, restrict, options.wasm ?? true);
   const results: SectionAccuracy[] = [];
   for (const section of sections) {
     let correct = 0;
@@ -121,9 +125,9 @@ export function evaluateAnalogies(
         for (let k = 0; k < d; k++) ss += query[k]! * query[k]!;
         const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
         for (let k = 0; k < d; k++) query[k] = query[k]! * inv;
-        dots(n, d, restrict, query, scores);
+        scorer.dots(query, scores);
       } else {
-        cosmulScores(n, d, restrict, ra, rb, rc, scores);
+        scorer.cosmul(ra, rb, rc, scores);
       }
       const exclude = [keyId[ra]!, keyId[rb]!, keyId[rc]!];
       let best = -1;
@@ -156,42 +160,73 @@ function accuracy(name: string, correct: number, attempted: number, skipped: num
   return { name, correct, attempted, skipped, accuracy: attempted === 0 ? 0 : correct / attempted };
 }
 
-function dots(n: Float32Array, d: number, rows: number, q: Float64Array, out: Float64Array): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * d;
-    let s0 = 0;
-    let s1 = 0;
-    let k = 0;
-    for (; k + 1 < d; k += 2) {
-      s0 += n[o + k]! * q[k]!;
-      s1 += n[o + k + 1]! * q[k + 1]!;
-    }
-    if (k < d) s0 += n[o + k]! * q[k]!;
-    out[r] = s0 + s1;
-  }
-}
+/**
+ * Dot products of the first `rows` rows of a unit-row matrix with a query, in WebAssembly SIMD
+ * where available (a copy of the rows lives in its memory), else in plain loops.
+ */
+class RowScorer {
+  private readonly k: VectorKernel | undefined;
+  private readonly view: Float32Array | undefined;
+  private readonly q: number;
+  private readonly tmp: Float64Array;
 
-function cosmulScores(
-  n: Float32Array,
-  d: number,
-  rows: number,
-  ra: number,
-  rb: number,
-  rc: number,
-  out: Float64Array,
-): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * d;
-    let sa = 0;
-    let sb = 0;
-    let sc = 0;
-    for (let k = 0; k < d; k++) {
-      const x = n[o + k]!;
-      sa += x * n[ra * d + k]!;
-      sb += x * n[rb * d + k]!;
-      sc += x * n[rc * d + k]!;
+  constructor(
+    private readonly n: Float32Array,
+    private readonly d: number,
+    private readonly rows: number,
+    wasm: boolean,
+  ) {
+    this.q = rows * d * 4;
+    this.tmp = new Float64Array(rows);
+    const vm = wasm ? createVectorMemory(this.q + d * 4, false) : undefined;
+    if (vm === undefined) return;
+    try {
+      const instance = new WebAssembly.Instance(vm.module, { env: { memory: vm.memory } });
+      this.k = instance.exports as unknown as VectorKernel;
+      this.view = new Float32Array(vm.memory.buffer, 0, rows * d + d);
+      this.view.set(n.subarray(0, rows * d));
+    } catch {
+      this.k = undefined;
+      this.view = undefined;
     }
-    out[r] = (((1 + sb) / 2) * ((1 + sc) / 2)) / ((1 + sa) / 2 + 1e-6);
+  }
+
+  /** out[r] = row r · q. */
+  dots(q: ArrayLike<number>, out: Float64Array): void {
+    const { d, rows, k, view } = this;
+    if (k !== undefined && view !== undefined) {
+      const at = this.q / 4;
+      for (let i = 0; i < d; i++) view[at + i] = q[i]!;
+      const dot = k.dot;
+      const stride = d * 4;
+      for (let r = 0, p = 0; r < rows; r++, p += stride) out[r] = dot(p, this.q, d);
+      return;
+    }
+    const n = this.n;
+    for (let r = 0; r < rows; r++) {
+      const o = r * d;
+      let s0 = 0;
+      let s1 = 0;
+      let i = 0;
+      for (; i + 1 < d; i += 2) {
+        s0 += n[o + i]! * q[i]!;
+        s1 += n[o + i + 1]! * q[i + 1]!;
+      }
+      if (i < d) s0 += n[o + i]! * q[i]!;
+      out[r] = s0 + s1;
+    }
+  }
+
+  /** 3CosMul scores of gensim's `most_similar_cosmul` for positive b, c and negative a. */
+  cosmul(ra: number, rb: number, rc: number, out: Float64Array): void {
+    const { n, d, rows, tmp } = this;
+    const row = (r: number) => n.subarray(r * d, (r + 1) * d);
+    this.dots(row(rb), out);
+    for (let r = 0; r < rows; r++) out[r] = (1 + out[r]!) / 2;
+    this.dots(row(rc), tmp);
+    for (let r = 0; r < rows; r++) out[r] = out[r]! * ((1 + tmp[r]!) / 2);
+    this.dots(row(ra), tmp);
+    for (let r = 0; r < rows; r++) out[r] = out[r]! / ((1 + tmp[r]!) / 2 + 1e-6);
   }
 }
 

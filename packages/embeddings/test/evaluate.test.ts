@@ -136,6 +136,28 @@ describe('analogies', () => {
     });
   });
 
+  it('scores the same with the SIMD and the plain loops', () => {
+    // 40 random words in 7 dimensions (an odd size, for the loops' tails) and random questions.
+    let seed = 9;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    const words = Array.from({ length: 40 }, (_, i) => `w${i}`);
+    const big = kv(Object.fromEntries(words.map((w) => [w, Array.from({ length: 7 }, rand)])));
+    const lines = Array.from({ length: 60 }, () =>
+      Array.from({ length: 4 }, () => words[Math.floor((rand() + 0.5) * 40)]).join(' '),
+    );
+    const q = parseAnalogies(`: random\n${lines.join('\n')}\n`);
+    for (const method of ['3cosadd', '3cosmul'] as const) {
+      const a = evaluateAnalogies(big, q, { method, wasm: true });
+      const b = evaluateAnalogies(big, q, { method, wasm: false });
+      expect(a.total.attempted).toBe(60);
+      expect(a.total.correct).toBeGreaterThan(0);
+      expect(a).toEqual(b);
+    }
+  });
+
   it('restricts questions and answers to the most frequent words', () => {
     // With only the first 4 rows, "queen" is out of the vocabulary: every question is skipped.
     const r = evaluateAnalogies(v, parseAnalogies(file), { restrictVocab: 4 });
