@@ -1,6 +1,7 @@
 import { JsBackend } from '@recur/backend-js';
 import { type CellWeights, gruStep, lstmStep, rnnStep } from '@recur/cells';
 import {
+  type CompileStats,
   compileScan,
   type Graph,
   graphToDot,
@@ -67,19 +68,12 @@ export function stackedStep(o: GraphCommandOptions): { step: StepFn; spec: ScanS
   return { step, spec: { carry, xs: { x: { shape: [o.batch, o.input] } }, params } };
 }
 
-export interface GraphReport {
+export type GraphReport = {
   readonly cell: CellKind;
   readonly layers: number;
   readonly steps: number;
   readonly train: boolean;
-  readonly nodesBefore: number;
-  readonly nodesAfter: number;
-  readonly kernelsPerStep: { readonly forward: number; readonly backward?: number };
-  readonly hoistedGemms: number;
-  readonly compileMs: number;
-  readonly peakBytesPlanned: number;
-  readonly peakBytesUnplanned: number;
-}
+} & CompileStats;
 
 /** Compiles the configured recurrence and describes it: `json` a report, else listings. */
 export function graphCommand(o: GraphCommandOptions, format: 'text' | 'json' | 'dot' | 'mermaid'): string {

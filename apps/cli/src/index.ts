@@ -1,19 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { intArg } from './args.js';
 import { runDemo } from './demo.js';
 import { type CellKind, graphCommand } from './graph.js';
 import { info } from './info.js';
 import { registerW2v } from './w2v.js';
 
 export { type DemoOptions, type DemoResult, runDemo } from './demo.js';
-
-function intArg(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected an integer >= ${min} for ${name}, found '${value}'.`);
-    return n;
-  };
-}
 
 function numArg(name: string) {
   return (value: string): number => {

@@ -14,18 +14,12 @@ import {
   writeWord2Vec,
 } from '@recur/embeddings/node';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { intArg } from './args.js';
 import { findDataDir } from './data-path.js';
 
 type Print = (s: string) => void;
 
-function int(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected an integer >= ${min} for ${name}, found '${value}'.`);
-    return n;
-  };
-}
+const int = intArg;
 
 function nonNegative(name: string) {
   return (value: string): number => {
