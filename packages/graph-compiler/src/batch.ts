@@ -1,14 +1,6 @@
-import { BINARY_OPS, UNARY_OPS } from '@recur/tensor';
 import type { GraphBuilder } from './builder.js';
-import type { OpNode } from './ir.js';
+import { isElementwise, type OpNode } from './ir.js';
 
-const ELEMENTWISE = new Set<string>([
-  ...UNARY_OPS,
-  ...BINARY_OPS.map((op) => (op === 'min' ? 'minimum' : op === 'max' ? 'maximum' : op)),
-  'where',
-  'cast',
-  'fullLike',
-]);
 const REDUCE = new Set(['sum', 'max', 'min', 'mean', 'logsumexp']);
 
 /**
@@ -16,7 +8,7 @@ const REDUCE = new Set(['sum', 'max', 'min', 'mean', 'logsumexp']);
  * value has a leading time axis). Ops outside this list stay inside the loop.
  */
 export function batchable(n: OpNode, varying: readonly boolean[]): boolean {
-  if (ELEMENTWISE.has(n.op) || REDUCE.has(n.op)) return true;
+  if (isElementwise(n) || REDUCE.has(n.op)) return true;
   switch (n.op) {
     case 'matmul':
     case 'reshape':
@@ -62,7 +54,7 @@ export function emitBatched(
   const a = n.attrs as Record<string, unknown>;
   const ids = inputs.map((i) => i.id);
   const r = n.shape.length;
-  if (ELEMENTWISE.has(n.op)) {
+  if (isElementwise(n)) {
     return b.op(
       n.op,
       inputs.map((_, k) => aligned(k, r)),

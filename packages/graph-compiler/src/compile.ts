@@ -18,6 +18,7 @@ import {
   traceStep,
   trainPrograms,
 } from './scan.js';
+import { GraphError } from './verify.js';
 
 export interface CompileOptions {
   /** Number of time steps the compiled program runs. */
@@ -170,6 +171,9 @@ export class CompiledScan {
     xs: Readonly<Record<string, Tensor>>,
     params: Readonly<Record<string, Tensor>>,
   ): { final: Record<string, Tensor>; ys: Record<string, Tensor> } {
+    expectNames('forward: init', init, this.step.carries);
+    expectNames('forward: xs', xs, this.step.xs);
+    expectNames('forward: params', params, this.step.params);
     const bind = new Map<string, Tensor>();
     for (const [k, v] of Object.entries(init)) bind.set(names.init(k), v);
     for (const [n, v] of Object.entries(xs)) bind.set(n, v);
@@ -189,7 +193,13 @@ export class CompiledScan {
     dfinal: Readonly<Record<string, Tensor>>,
     dys: Readonly<Record<string, Tensor>>,
   ): { init: Record<string, Tensor>; xs: Record<string, Tensor>; params: Record<string, Tensor> } {
-    if (!this.programs.backward) throw new Error('CompiledScan.backward: compile with { train: true }.');
+    if (!this.programs.backward) {
+      throw new GraphError(
+        'CompiledScan.backward: expected a scan compiled for training, found a forward-only one. Compile with { train: true }.',
+      );
+    }
+    expectNames('backward: dfinal', dfinal, this.step.carries);
+    expectNames('backward: dys', dys, this.step.ys);
     const bind = new Map<string, Tensor>();
     for (const [k, v] of Object.entries(dfinal)) bind.set(names.dfinal(k), v);
     for (const [n, v] of Object.entries(dys)) bind.set(names.dys(n), v);
@@ -203,6 +213,16 @@ export class CompiledScan {
 
   dispose(): void {
     this.exe.dispose();
+  }
+}
+
+function expectNames(where: string, given: Readonly<Record<string, Tensor>>, want: readonly string[]): void {
+  const missing = want.filter((n) => !(n in given));
+  const extra = Object.keys(given).filter((n) => !want.includes(n));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new GraphError(
+      `CompiledScan.${where}: expected exactly [${want.join(', ')}], found [${Object.keys(given).join(', ')}]${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; unknown ${extra.join(', ')}` : ''}.`,
+    );
   }
 }
 

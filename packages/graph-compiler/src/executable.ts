@@ -6,6 +6,7 @@ import {
   OPS,
   type OpDef,
   Storage,
+  stridesOf,
   Tensor,
 } from '@recur/tensor';
 import type { Kernel, Lowered, Slot } from './lower.js';
@@ -54,9 +55,10 @@ export class Executable {
     for (const b of this.lowered.buffers) {
       if (b.kind !== 'external' || !b.name || !inputs.has(b.name)) continue;
       const t = inputs.get(b.name)!;
-      if (t.size !== b.size || t.dtype !== b.dtype) {
+      const shape = b.shape ?? [b.size];
+      if (t.dtype !== b.dtype || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         throw new GraphError(
-          `Executable: expected '${b.name}' as ${b.dtype} with ${b.size} elements, found ${t.dtype}[${t.shape}].`,
+          `Executable: expected '${b.name}' as ${b.dtype}[${shape}], found ${t.dtype}[${t.shape}]. Per-step inputs are stacked time first ([steps, ...]).`,
         );
       }
       if (t.backend !== this.backend) {
@@ -92,7 +94,7 @@ export class Executable {
     const dtype = this.lowered.buffers[s.buf]!.dtype;
     const size = s.shape.reduce((a, b) => a * b, 1);
     const out = this.backend.alloc(dtype, size);
-    const dense = denseStrides(s.shape);
+    const dense = stridesOf(s.shape);
     this.backend.copy({
       src: { buffer: this.buffer(s, 0), offset: s.offset, strides: s.strides },
       out,
@@ -191,14 +193,4 @@ export class Executable {
       }
     }
   }
-}
-
-function denseStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }

@@ -23,8 +23,6 @@ export interface GradGraph {
    * cotangent of that output). Outputs: the original outputs, then one gradient per `wrt` name.
    */
   readonly graph: Graph;
-  /** For each original output, the id of its cotangent input in `graph`, or -1 (integer outputs). */
-  readonly cotangents: readonly number[];
 }
 
 /** A gradient contribution: a full-shape value, or the gradient of a slice of the value. */
@@ -126,11 +124,7 @@ export function gradGraph(g: Graph, wrt: readonly string[]): GradGraph {
     inputs,
     params,
   );
-  const cotangents = outNodes.map((_, i) => {
-    const k = graph.nodes.findIndex((n) => !isOp(n) && n.kind === 'input' && n.name === cotangentName(i));
-    return k;
-  });
-  return { graph, cotangents };
+  return { graph };
 }
 
 /** Sums gradient contributions; slice gradients that tile one axis become one concat. */

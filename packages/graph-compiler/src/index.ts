@@ -12,6 +12,7 @@ export { execute } from './execute.js';
 export { cotangentName, type GradGraph, gradGraph } from './grad.js';
 export {
   type Graph,
+  isElementwise,
   isOp,
   metaOf,
   type Node,

@@ -1,4 +1,4 @@
-import type { DType, OpAttrs, OpName, TensorMeta } from '@recur/tensor';
+import { type DType, OPS, type OpAttrs, type OpDef, type OpName, type TensorMeta } from '@recur/tensor';
 
 /** Where a value comes from when it is not computed by an op. */
 export type SourceKind = 'input' | 'param' | 'const';
@@ -42,6 +42,11 @@ export function metaOf(n: Node): TensorMeta {
 
 export function isOp(n: Node): n is OpNode {
   return n.kind === 'op';
+}
+
+/** An op that runs as a scalar expression per element (and so can join a fused kernel). */
+export function isElementwise(n: Node): boolean {
+  return n.kind === 'op' && !!(OPS[n.op] as OpDef<unknown>).expr;
 }
 
 /**

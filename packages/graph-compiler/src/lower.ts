@@ -1,5 +1,5 @@
 import { bytesPerElement, type DType, type Expr, ex, OPS, type OpDef } from '@recur/tensor';
-import { type Graph, isOp, type Node, type OpNode } from './ir.js';
+import { isElementwise as elementwiseNode, type Graph, isOp, type Node, type OpNode } from './ir.js';
 import { bodySource, type Loop, type Program, sourcesOf } from './program.js';
 import { GraphError } from './verify.js';
 
@@ -23,8 +23,9 @@ export interface LogicalBuffer {
   readonly kind: BufferKind;
   readonly dtype: DType;
   readonly size: number;
-  /** External inputs: the environment name bound at run time. Consts: the values. */
+  /** External inputs: the environment name bound at run time, and the shape expected. Consts: the values. */
   readonly name?: string;
+  readonly shape?: readonly number[];
   readonly value?: readonly number[];
   /** Timeline positions of the first write and the last read (planning). */
   first: number;
@@ -142,7 +143,7 @@ export function lower(
   });
   const env = new Map<string, Slot>();
   for (const [name, m] of externals)
-    env.set(name, whole(newBuffer('external', m.dtype, sizeOf(m.shape), { name }), m.shape));
+    env.set(name, whole(newBuffer('external', m.dtype, sizeOf(m.shape), { name, shape: m.shape }), m.shape));
   const envSlot = (name: string, who: string): Slot => {
     const s = env.get(name);
     if (!s) throw new GraphError(`lower: ${who} reads '${name}', which no input or earlier stage provides.`);
@@ -390,7 +391,7 @@ function lowerGraph(
   };
   const isElementwise = (id: number) => {
     const n = op(id);
-    return !!n && !!(OPS[n.op] as OpDef<unknown>).expr;
+    return !!n && elementwiseNode(n);
   };
 
   // Bias epilogue: add(matmul(..), v) with v a vector over the output columns.
@@ -497,7 +498,6 @@ function lowerGraph(
   }
 
   const kernels: Kernel[] = [];
-  const copies: Kernel[] = [];
   const pendingCopies = new Map<number, Slot[]>();
   // Units: a fusion group, or a single node that needs a kernel.
   const unitOf = new Array<number>(N).fill(-1);
@@ -566,9 +566,8 @@ function lowerGraph(
       else {
         const t = temp(n);
         const src = slots.get(op(id)!.inputs[0]!)!;
-        copies.push({ kind: 'copy', src: { ...src, shape: src.shape }, dst: reshapeDst(t, src.shape) });
+        viewCopies.set(id, { kind: 'copy', src, dst: reshapeDst(t, src.shape) });
         slots.set(id, t);
-        unitCopies.set(id, copies.length - 1);
       }
       for (const r of reqs) addCopy(id, r);
       return;
@@ -585,7 +584,8 @@ function lowerGraph(
     else for (const r of extra) addCopy(id, r);
   };
   const extraOuts = new Map<number, Slot[]>();
-  const unitCopies = new Map<number, number>();
+  // Views that cannot address their input (a reshape of a strided value) copy it densely first.
+  const viewCopies = new Map<number, Kernel>();
   const addCopy = (id: number, dst: Slot) => {
     pendingCopies.set(id, [...(pendingCopies.get(id) ?? []), dst]);
   };
@@ -625,7 +625,7 @@ function lowerGraph(
     if (u.kind === 'fused') emitFused(u.members);
     else if (u.kind === 'gemm') emitGemm(id);
     else if (u.kind === 'op') emitOp(id);
-    else if (u.kind === 'view' && unitCopies.has(id)) kernels.push(copies[unitCopies.get(id)!]!);
+    else if (u.kind === 'view' && viewCopies.has(id)) kernels.push(viewCopies.get(id)!);
     for (const m of u.members)
       for (const dst of pendingCopies.get(m) ?? []) kernels.push({ kind: 'copy', src: slots.get(m)!, dst });
   }

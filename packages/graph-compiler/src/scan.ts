@@ -1,7 +1,7 @@
-import { type DType, fill, isFloat, OPS, type OpDef, type Tensor } from '@recur/tensor';
+import { type DType, fill, isFloat, type Tensor } from '@recur/tensor';
 import { GraphBuilder } from './builder.js';
 import { cotangentName, gradGraph } from './grad.js';
-import { type Graph, isOp, type Node, type SourceKind } from './ir.js';
+import { type Graph, isElementwise, isOp, type Node, type OpNode, type SourceKind } from './ir.js';
 import { CARRY_PREFIX, type Loop, type Program, STEP_PREFIX } from './program.js';
 import { trace } from './trace.js';
 import { GraphError } from './verify.js';
@@ -194,7 +194,6 @@ export function trainPrograms(s: StepGraph, steps: number): TrainPrograms {
   // Recompute instead of saving: an elementwise value computable from saved values and per-step
   // inputs through elementwise ops alone is cheaper to recompute in the backward step (inside its
   // fused kernel) than to store for all T steps.
-  const elementwise = (n: Node) => isOp(n) && !!(OPS[n.op] as OpDef<unknown>).expr;
   for (let changed = true; changed; ) {
     changed = false;
     for (const id of [...saved].sort((a, b) => b - a)) {
@@ -205,7 +204,7 @@ export function trainPrograms(s: StepGraph, steps: number): TrainPrograms {
         if (known !== undefined) return known;
         memo.set(i, false);
         const n = j.nodes[i]!;
-        const ok = elementwise(n) && (n as { inputs: readonly number[] }).inputs.every(avail);
+        const ok = isElementwise(n) && (n as OpNode).inputs.every(avail);
         memo.set(i, ok);
         return ok;
       };

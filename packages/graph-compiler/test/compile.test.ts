@@ -105,3 +105,38 @@ describe('the whole pipeline (passes, fusion, lowering, memory plan, execution)'
     );
   });
 });
+
+describe('bad input to a compiled scan', () => {
+  const spec = cellSpec('rnn', 2, 3, 4);
+  const env = () => cellEnv(spec, 5, 1);
+  const params = (e: Map<string, R.Tensor>) =>
+    Object.fromEntries(['wih', 'whh', 'bih', 'bhh'].map((p) => [p, e.get(p)!]));
+
+  it('rejects inputs stacked in the wrong layout, even with the right number of elements', () => {
+    const c = compileScan(steps.rnn, spec, { steps: 5 });
+    const e = env();
+    const batchFirst = e.get('x')!.transpose([1, 0, 2]);
+    expect(() => c.forward({ h: e.get('init:h')! }, { x: batchFirst }, params(e))).toThrow(
+      /expected 'x' as f32\[5,2,3\], found f32\[2,5,3\]\. Per-step inputs are stacked time first/,
+    );
+    c.dispose();
+  });
+
+  it('names missing and unknown inputs', () => {
+    const c = compileScan(steps.rnn, spec, { steps: 5 });
+    const e = env();
+    const { bhh: _, ...without } = params(e);
+    expect(() =>
+      c.forward({ h: e.get('init:h')! }, { x: e.get('x')! }, { ...without, b: e.get('bhh')! }),
+    ).toThrow(/forward: params: expected exactly \[wih, whh, bih, bhh\].*missing bhh; unknown b/);
+    c.dispose();
+  });
+
+  it('refuses backward on a forward-only compilation', () => {
+    const c = compileScan(steps.rnn, spec, { steps: 5 });
+    expect(() => c.backward({ h: R.zeros([2, 4]) }, { h: R.zeros([5, 2, 4]) })).toThrow(
+      /Compile with \{ train: true \}/,
+    );
+    c.dispose();
+  });
+});

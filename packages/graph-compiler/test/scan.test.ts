@@ -4,6 +4,7 @@ import {
   countOps,
   execute,
   forwardProgram,
+  gradGraph,
   interpret,
   names,
   traceStep,
@@ -84,6 +85,12 @@ describe('traceStep', () => {
         params: {},
       }),
     ).toThrow(/carry 'h' enters the step as f32\[2,3\] but leaves it as f32\[2,6\]/);
+  });
+  it('gradGraph names the sources it knows when asked for an unknown one', () => {
+    const s = traceStep(steps.rnn, cellSpec('rnn', 1, 2, 2));
+    expect(() => gradGraph(s.graph, ['weights'])).toThrow(
+      /expected 'wrt' to name inputs or params of the graph, found 'weights'\. Known: .*wih/,
+    );
   });
   it('rejects zero steps', () => {
     const s = traceStep(steps.rnn, cellSpec('rnn', 1, 2, 2));

@@ -1,6 +1,5 @@
-import { OPS, type OpDef } from '@recur/tensor';
 import { GraphBuilder } from '../builder.js';
-import { type Graph, isOp, type OpNode } from '../ir.js';
+import { type Graph, isElementwise, isOp, type OpNode } from '../ir.js';
 import { dce } from './dce.js';
 
 /**
@@ -25,8 +24,7 @@ function sinkOnce(g: Graph): Graph {
   const outputs = new Set(g.outputs);
   const movable = (id: number): boolean => {
     const n = g.nodes[id]!;
-    if (!isOp(n) || outputs.has(id) || !(OPS[n.op] as OpDef<unknown>).expr || n.inputs.length === 0)
-      return false;
+    if (!isOp(n) || outputs.has(id) || !isElementwise(n) || n.inputs.length === 0) return false;
     return consumers[id]!.length > 0 && consumers[id]!.every((c) => (g.nodes[c] as OpNode).op === 'slice');
   };
   if (!g.nodes.some((n) => movable(n.id))) return g;
