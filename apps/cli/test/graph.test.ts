@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/index.js';
+import { run } from './run.js';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    ['node', 'recur', ...args],
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
+async function recur(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await run(...args);
+  return { code: r.code, out: r.out.join('\n'), err: r.err.join('\n') };
 }
 
 describe('recur graph', () => {
   it('reports the statistics of a compiled LSTM training step as JSON', async () => {
-    const r = await run([
+    const r = await recur([
       'graph',
       '--cell',
       'lstm',
@@ -50,9 +44,9 @@ describe('recur graph', () => {
   });
 
   it('gives the same graph for 10 and 10 000 steps', async () => {
-    const a = JSON.parse((await run(['graph', '--cell', 'gru', '--steps', '10', '--train', '--json'])).out);
+    const a = JSON.parse((await recur(['graph', '--cell', 'gru', '--steps', '10', '--train', '--json'])).out);
     const b = JSON.parse(
-      (await run(['graph', '--cell', 'gru', '--steps', '10000', '--train', '--json'])).out,
+      (await recur(['graph', '--cell', 'gru', '--steps', '10000', '--train', '--json'])).out,
     );
     expect(b.nodesAfter).toBe(a.nodesAfter);
     expect(b.nodesBefore).toBe(a.nodesBefore);
@@ -60,7 +54,7 @@ describe('recur graph', () => {
   });
 
   it('prints listings before and after, and pictures as dot or mermaid', async () => {
-    const text = await run([
+    const text = await recur([
       'graph',
       '--cell',
       'rnn',
@@ -76,9 +70,9 @@ describe('recur graph', () => {
     expect(text.out).toMatch(/### before optimisation \(\d+ nodes\)/);
     expect(text.out).toMatch(/loop over 5 steps/);
     expect(text.out).toMatch(/kernels per step: 2 forward/);
-    const dot = await run(['graph', '--cell', 'rnn', '--steps', '3', '--format', 'dot']);
+    const dot = await recur(['graph', '--cell', 'rnn', '--steps', '3', '--format', 'dot']);
     expect(dot.out).toMatch(/^digraph "forward step" \{/);
-    const mermaid = await run([
+    const mermaid = await recur([
       'graph',
       '--cell',
       'gru',
@@ -93,10 +87,10 @@ describe('recur graph', () => {
   });
 
   it('rejects unknown cells and formats with a one-line error', async () => {
-    const r = await run(['graph', '--cell', 'transformer']);
+    const r = await recur(['graph', '--cell', 'transformer']);
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/expected lstm, gru or rnn for --cell, found 'transformer'/);
-    const f = await run(['graph', '--format', 'png']);
+    const f = await recur(['graph', '--format', 'png']);
     expect(f.err).toMatch(/expected text, dot or mermaid/);
   });
 });

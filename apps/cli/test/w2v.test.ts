@@ -2,19 +2,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/index.js';
-
-/** Runs `recur ...args`, collecting stdout and stderr lines. */
-async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    ['node', 'recur', ...args],
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out, err };
-}
+import { run } from './run.js';
 
 /** Lines "a x b": x0/y0 (and x1/y1, ...) share every context, so they are each other's nearest words. */
 function corpus(): string {
