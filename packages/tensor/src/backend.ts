@@ -41,8 +41,11 @@ export interface StridedView {
  * from element 0 unless `outView` places it (an offset and strides, e.g. one column block of a
  * wider matrix, or step t of a stacked sequence). `more` lists further outputs computed by the
  * same kernel over the same index space (a fused kernel with several results); a backend should
- * evaluate shared subexpressions once. No output may overlap an input unless it reads and writes
- * the same element at the same index (in-place).
+ * evaluate shared subexpressions once. An output may overlap an input only where it is the very
+ * same view (each index writes the element that index reads: in place); a backend therefore reads
+ * every input of an index before it writes any output of that index, so the compiler can let
+ * several outputs take over the inputs they were computed from (e.g. gate gradients written over
+ * the saved gate activations of the same step).
  */
 export interface ElementwiseCall {
   readonly expr: Expr;

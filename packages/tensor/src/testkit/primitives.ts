@@ -696,9 +696,43 @@ function fusedOutputCases(): ConformanceCase[] {
   });
 }
 
+/**
+ * Two outputs written in place over two column blocks that both outputs read at the same index:
+ * a backend must read every input of an index before writing any output of it.
+ */
+function crossedInPlaceCases(): ConformanceCase[] {
+  return perDType('elementwise/in-place-crossed', FLOATS, async (ctx, t) => {
+    const [rows, cols] = [4, 6];
+    const buf = ctx.upload(t, values(ctx.rng, rows * 2 * cols, normal(2)));
+    const view = (offset: number) => ({ buffer: buf.buffer, offset, strides: [2 * cols, 1] });
+    const p = x(0, t);
+    const q = x(1, t);
+    ctx.backend.elementwise({
+      expr: ex.binary('add', ex.binary('mul', p, q), q),
+      inputs: [view(0), view(cols)],
+      out: buf.buffer,
+      shape: [rows, cols],
+      outView: { offset: cols, strides: [2 * cols, 1] },
+      more: [{ expr: ex.binary('sub', p, q), out: buf.buffer, offset: 0, strides: [2 * cols, 1] }],
+    });
+    const before = buf.values;
+    const expected = [...before];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const pv = before[r * 2 * cols + c]!;
+        const qv = before[r * 2 * cols + cols + c]!;
+        expected[r * 2 * cols + c] = pv - qv;
+        expected[r * 2 * cols + cols + c] = pv * qv + qv;
+      }
+    }
+    await ctx.expect(buf.buffer, expected, 'outputs written over the inputs they read');
+  });
+}
+
 function elementwiseCases(): ConformanceCase[] {
   return [
     ...fusedOutputCases(),
+    ...crossedInPlaceCases(),
     ...sweepCases(),
     ...EW_LAYOUTS.flatMap((layout) =>
       layout.dtypes.map((t) => elementwiseCase(`${layout.name}/${t}`, layout.build(t))),
