@@ -14,6 +14,7 @@ export {
   RNNCell,
   type RNNCellOptions,
 } from './cells.js';
+export { type CompileCacheStats, type DirectionResult, ScanCache } from './compiled.js';
 export { Dropout, type DropoutOptions } from './dropout.js';
 export {
   Embedding,

@@ -1,6 +1,7 @@
 import { type Rng, reshape, type Tensor, tidy, transpose, zeros } from '@recur/tensor';
 import { type CellInitOptions, checkInitOptions, initCellParams } from './cell-params.js';
 import { expectLike, expectShape, expectTensor } from './checks.js';
+import { type CompileCacheStats, ScanCache } from './compiled.js';
 import { CellsError, describe, fmtShape } from './errors.js';
 import { checkDType, checkProbability, checkSize, type InitOptions, parameter, rngOf } from './init.js';
 import { type Lengths, lengthsFromMask, normalizeLengths, type PaddingMask } from './lengths.js';
@@ -22,6 +23,11 @@ export interface RecurrentLayerOptions extends InitOptions, CellInitOptions {
   readonly dropout?: number;
   /** A second direction over the reversed sequence, outputs concatenated (default false). */
   readonly bidirectional?: boolean;
+  /**
+   * Run each layer and direction as a program compiled by `@recur/graph-compiler` instead of op
+   * by op (default false); same results and gradients. `compile()` switches it later.
+   */
+  readonly compiled?: boolean;
 }
 
 export interface RNNOptions extends RecurrentLayerOptions {
@@ -94,6 +100,8 @@ export abstract class RecurrentLayer extends Module {
   private readonly cells: CellWeights[] = [];
   private readonly dropoutRng: Rng;
   private readonly gates: number;
+  private readonly scans: ScanCache;
+  private compiledMode: boolean;
 
   protected constructor(
     mode: RecurrentMode,
@@ -167,6 +175,48 @@ export abstract class RecurrentLayer extends Module {
       }
     }
     this.dropoutRng = rng.fork();
+    if (options.compiled !== undefined && typeof options.compiled !== 'boolean') {
+      throw new CellsError(describe(where, 'compiled to be true or false', JSON.stringify(options.compiled)));
+    }
+    this.compiledMode = options.compiled ?? false;
+    this.scans = new ScanCache(mode);
+  }
+
+  /** Whether `forward` runs compiled programs (see `compile()`). */
+  get compiled(): boolean {
+    return this.compiledMode;
+  }
+
+  /**
+   * Switches compiled execution on (or off with `false`): each layer and direction then runs as
+   * one program compiled by `@recur/graph-compiler` (`compileScan`) for the call's shapes, cached
+   * so that later calls with the same shapes compile nothing. Outputs, final states and every
+   * gradient are those of eager execution; `backward()` works as usual. Returns the layer.
+   */
+  compile(enabled = true): this {
+    if (typeof enabled !== 'boolean') {
+      throw new CellsError(
+        describe(`${this.constructor.name}.compile`, 'true or false', JSON.stringify(enabled)),
+      );
+    }
+    this.compiledMode = enabled;
+    return this;
+  }
+
+  /** What the cache of compiled programs holds and has done (programs, compiles, reuses, ...). */
+  compileStats(): CompileCacheStats {
+    return this.scans.stats();
+  }
+
+  /** Frees the compiled programs; the next compiled call compiles again. */
+  clearCompiled(): void {
+    this.scans.clear();
+  }
+
+  /** Frees the parameters and the compiled programs. */
+  override dispose(): void {
+    this.scans.clear();
+    super.dispose();
   }
 
   /** Size of the hidden state `h`: projSize for a projected LSTM, else hiddenSize. */
@@ -298,6 +348,7 @@ export abstract class RecurrentLayer extends Module {
         lengths,
         dropout: this.training ? this.dropout : 0,
         dropoutRng: this.dropoutRng,
+        compiled: this.compiledMode ? this.scans : undefined,
       });
       const width = r.output.shape[2]!;
       const output = batched
