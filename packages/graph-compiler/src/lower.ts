@@ -78,6 +78,11 @@ export interface Lowered {
   readonly env: ReadonlyMap<string, Slot>;
   /** Pairs [input, output] of buffers a fused kernel may share (it reads and writes in place). */
   readonly inPlace: readonly (readonly [number, number])[];
+  /**
+   * Pairs [X, Y] of stacked buffers a loop's kernel may share although both are live across the
+   * loop: at each step it writes Y only over the part of X it has just read, and X is dead after.
+   */
+  readonly stepInPlace: readonly (readonly [number, number])[];
 }
 
 const VIEW_OPS = new Set(['reshape', 'slice', 'transpose', 'broadcastTo']);
@@ -150,6 +155,24 @@ export function lower(
     return s;
   };
 
+  // How many stages read each environment value (kept values count as read afterwards).
+  const readers = new Map<string, number>();
+  const readBy = (names: Iterable<string>) => {
+    for (const n of new Set(names)) readers.set(n, (readers.get(n) ?? 0) + 1);
+  };
+  for (const stage of p.stages) {
+    if (stage.kind === 'block') readBy(sourcesOf(stage.graph).map((s) => s.name));
+    else
+      readBy([
+        ...sourcesOf(stage.body)
+          .map(bodySource)
+          .filter((b) => b.kind !== 'carry')
+          .map((b) => b.name),
+        ...stage.carries.map((c) => c.init),
+      ]);
+  }
+  readBy(keep);
+
   const stages: (LoweredBlock | LoweredLoop)[] = [];
   for (const stage of p.stages) {
     if (stage.kind === 'block') {
@@ -162,7 +185,7 @@ export function lower(
       });
       stages.push({ kind: 'block', kernels });
     } else {
-      stages.push(lowerLoop(stage, p.steps, env, envSlot, newBuffer, whole, buffers));
+      stages.push(lowerLoop(stage, p.steps, env, envSlot, newBuffer, whole, buffers, readers, keep));
     }
   }
 
@@ -173,18 +196,6 @@ export function lower(
       const b = buffers[id]!;
       b.first = Math.min(b.first, at);
       b.last = Math.max(b.last, at);
-    }
-  };
-  const slotsOf = (k: Kernel): Slot[] => {
-    switch (k.kind) {
-      case 'gemm':
-        return [k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])];
-      case 'fused':
-        return [...k.inputs, ...k.outputs.map((o) => o.slot)];
-      case 'copy':
-        return [k.src, k.dst];
-      case 'op':
-        return [...k.inputs, k.out];
     }
   };
   const inPlace: [number, number][] = [];
@@ -210,6 +221,7 @@ export function lower(
       }
     }
   };
+  const spans: { loop: LoweredLoop; start: number; end: number }[] = [];
   for (const st of stages) {
     if (st.kind === 'block') {
       for (const k of st.kernels) visitKernel(k, pos++, null);
@@ -227,6 +239,7 @@ export function lower(
         touch(s, pos);
       }
     }
+    spans.push({ loop: st, start, end: pos });
     pos++;
   }
   for (const name of keep) {
@@ -234,7 +247,87 @@ export function lower(
     if (s) touch(s, pos);
   }
   for (const b of buffers) if (b.kind === 'external' || b.kind === 'const') b.last = Infinity;
-  return { steps: p.steps, buffers, stages, env, inPlace };
+  const stepInPlace = spans.flatMap(({ loop, start, end }) => stepInPlacePairs(loop, start, end, buffers));
+  return { steps: p.steps, buffers, stages, env, inPlace, stepInPlace };
+}
+
+/**
+ * Pairs [X, Y] of stacked buffers where a loop's fused kernel may write Y over X: X is read only
+ * by that kernel and never after the loop, Y is written only by it and first in this loop (later
+ * kernels of the step may read what it wrote), both
+ * are addressed step by step with the same step, and every element of Y the kernel writes at a
+ * step is either outside what it reads of X or exactly where it reads the same index of X (the
+ * backend contract lets an output overwrite the very view it reads).
+ */
+function stepInPlacePairs(
+  loop: LoweredLoop,
+  start: number,
+  end: number,
+  buffers: readonly LogicalBuffer[],
+): [number, number][] {
+  const kernels = [...loop.prologue, ...loop.kernels];
+  const on = (buf: number) => (s: Slot) => s.buf === buf || s.alt === buf;
+  const uses = (buf: number) => kernels.flatMap(slotsOf).filter(on(buf)).length;
+  const writes = (buf: number) => kernels.flatMap(writtenBy).filter(on(buf)).length;
+  const stacked = (s: Slot) => s.alt === null && s.step !== 0;
+  const local = (b: LogicalBuffer) => b.kind === 'temp' || b.kind === 'value';
+  const pairs: [number, number][] = [];
+  for (const k of loop.kernels) {
+    if (k.kind !== 'fused') continue;
+    const ins = k.inputs.filter(stacked);
+    const outs = k.outputs.map((o) => o.slot).filter(stacked);
+    for (const x of new Set(ins.map((s) => s.buf))) {
+      for (const y of new Set(outs.map((s) => s.buf))) {
+        const bx = buffers[x]!;
+        const by = buffers[y]!;
+        if (x === y || !local(bx) || !local(by) || bx.dtype !== by.dtype || by.size > bx.size) continue;
+        if (bx.last > end || by.first < start) continue;
+        const xs = ins.filter((s) => s.buf === x);
+        const ys = outs.filter((s) => s.buf === y);
+        // Only this kernel touches X; only this kernel writes Y (later kernels may read it).
+        if (uses(x) !== xs.length || writes(y) !== ys.length) continue;
+        if (overwritesOnlyWhatItReads(xs, ys)) pairs.push([x, y]);
+      }
+    }
+  }
+  return pairs;
+}
+
+/** True when, within one step, each written slot is disjoint from or identical to the read ones. */
+function overwritesOnlyWhatItReads(reads: readonly Slot[], writes: readonly Slot[]): boolean {
+  const step = reads[0]!.step;
+  const key = (s: Slot) => `${s.offset}|${s.strides.join()}|${s.shape.join()}`;
+  const within = (s: Slot) =>
+    s.step === step &&
+    s.offset >= 0 &&
+    s.strides.every((d) => d >= 0) &&
+    s.offset + s.shape.reduce((a, n, i) => a + (n - 1) * s.strides[i]!, 0) < step;
+  if (![...reads, ...writes].every(within)) return false;
+  const addresses = (s: Slot): number[] => {
+    let out = [s.offset];
+    s.shape.forEach((n, i) => {
+      const next: number[] = [];
+      for (const a of out) for (let j = 0; j < n; j++) next.push(a + j * s.strides[i]!);
+      out = next;
+    });
+    return out;
+  };
+  const owner = new Map<number, string>();
+  for (const r of reads) {
+    const k = key(r);
+    for (const a of addresses(r)) {
+      const o = owner.get(a);
+      if (o !== undefined && o !== k) return false;
+      owner.set(a, k);
+    }
+  }
+  return writes.every((w) => {
+    const k = key(w);
+    return addresses(w).every((a) => {
+      const o = owner.get(a);
+      return o === undefined || o === k;
+    });
+  });
 }
 
 type NewBuffer = (kind: BufferKind, dtype: DType, size: number, extra?: Partial<LogicalBuffer>) => number;
@@ -248,6 +341,8 @@ function lowerLoop(
   newBuffer: NewBuffer,
   whole: Whole,
   buffers: LogicalBuffer[],
+  readers: ReadonlyMap<string, number>,
+  keep: ReadonlySet<string>,
 ): LoweredLoop {
   const g = loop.body;
   const prologue: Kernel[] = [];
@@ -297,6 +392,13 @@ function lowerLoop(
   // Where each body output must go.
   const wants: Slot[][] = g.outputs.map(() => []);
   const after: [string, Slot][] = [];
+  // A stacked output that is a carry's new value, when that carry is also saved step by step
+  // (training), is a view of the saved stack one slot on: no second copy.
+  const savedCarries = new Set(
+    loop.outputs.flatMap((o, i) => (o.kind === 'stack' ? [carryOf(g.nodes[g.outputs[i]!]!)] : [])),
+  );
+  const savedBuf = new Map<string, number>();
+  const views: [string, string, readonly number[]][] = [];
   loop.outputs.forEach((o, i) => {
     const n = g.nodes[g.outputs[i]!]!;
     if (o.kind === 'carry') {
@@ -312,6 +414,7 @@ function lowerLoop(
         // Step t's incoming carry is what step t-1 (t+1 backwards) produced: the producer of the
         // carry also writes one slot ahead, and the initial value is copied into the first slot.
         const buf = newBuffer('value', n.dtype, (steps + 1) * size);
+        savedBuf.set(carry, buf);
         const full = { ...whole(buf, [steps, ...n.shape]), offset: loop.reverse ? size : 0 };
         const j = loop.outputs.findIndex((x) => x.kind === 'carry' && x.name === carry);
         wants[j]!.push({
@@ -331,6 +434,13 @@ function lowerLoop(
         after.push([o.name, full]);
         return;
       }
+      const sameAsCarry = loop.outputs.find(
+        (x, j) => x.kind === 'carry' && g.outputs[j] === g.outputs[i] && savedCarries.has(x.name),
+      );
+      if (sameAsCarry) {
+        views.push([o.name, sameAsCarry.name, n.shape]);
+        return;
+      }
       const buf = newBuffer('value', n.dtype, steps * size);
       const full = whole(buf, [steps, ...n.shape]);
       wants[i]!.push({
@@ -345,7 +455,15 @@ function lowerLoop(
       after.push([o.name, whole(buf, n.shape)]);
     }
   });
+  for (const [name, carry, shape] of views) {
+    const size = sizeOf(shape);
+    after.push([
+      name,
+      { ...whole(savedBuf.get(carry)!, [steps, ...shape]), offset: loop.reverse ? 0 : size },
+    ]);
+  }
   const { kernels, slots } = lowerGraph(g, sources, wants, newBuffer, whole, buffers);
+  relocateStacks(loop, kernels, prologue, after, env, readers, keep, newBuffer, buffers, steps);
   // Sums accumulate one step at a time.
   loop.outputs.forEach((o, i) => {
     if (o.kind !== 'sum') return;
@@ -367,6 +485,91 @@ function lowerLoop(
   });
   for (const [name, s] of after) env.set(name, s);
   return { kind: 'loop', reverse: loop.reverse, prologue, kernels };
+}
+
+/**
+ * Places stacked results over the stacked inputs they are computed from. When a fused kernel
+ * computes step t of a stacked output from step t of a stacked input of the same shape (e.g. a
+ * gate activation from its column block of the hoisted input projection), and nothing but this
+ * loop reads that input, the output is written into a shadow buffer shaped like the input, at the
+ * very element positions the kernel reads. The planner can then give the shadow the input's
+ * memory (`Lowered.stepInPlace`): each step overwrites only what it has just read.
+ */
+function relocateStacks(
+  loop: Loop,
+  kernels: Kernel[],
+  prologue: readonly Kernel[],
+  after: [string, Slot][],
+  env: ReadonlyMap<string, Slot>,
+  readers: ReadonlyMap<string, number>,
+  keep: ReadonlySet<string>,
+  newBuffer: NewBuffer,
+  buffers: readonly LogicalBuffer[],
+  steps: number,
+): void {
+  const touching = (buf: number) =>
+    [...prologue, ...kernels].reduce(
+      (a, k) => a + slotsOf(k).filter((s) => s.buf === buf || s.alt === buf).length,
+      0,
+    );
+  // Stacked inputs only this loop reads, through one source.
+  const stepNames = new Map<number, string>();
+  for (const s of sourcesOf(loop.body)) {
+    const src = bodySource(s);
+    if (src.kind !== 'step') continue;
+    const slot = env.get(src.name);
+    if (!slot || (readers.get(src.name) ?? 0) !== 1) continue;
+    const aliases = [...env.values()].filter((e) => e.buf === slot.buf).length;
+    if (aliases === 1) stepNames.set(slot.buf, src.name);
+  }
+  const shadows = new Map<number, { buf: number; used: Set<string> }>();
+  const geometry = (s: Slot) => `${s.offset}|${s.strides.join()}|${s.shape.join()}`;
+  loop.outputs.forEach((o) => {
+    // Results the caller reads stay dense where they are.
+    if (o.kind !== 'stack' || keep.has(o.name)) return;
+    const entry = after.find(([name]) => name === o.name);
+    if (!entry) return;
+    const v = entry[1].buf;
+    if (buffers[v]!.kind !== 'value' || touching(v) !== 1) return;
+    const ki = kernels.findIndex((k) => k.kind === 'fused' && k.outputs.some((x) => x.slot.buf === v));
+    const k = kernels[ki];
+    if (!k || k.kind !== 'fused') return;
+    const out = k.outputs.find((x) => x.slot.buf === v)!;
+    const reads = inputsOf(out.expr);
+    const like = k.inputs.find((i, j) => {
+      const x = buffers[i.buf]!;
+      return (
+        reads.has(j) &&
+        stepNames.has(i.buf) &&
+        i.alt === null &&
+        i.step !== 0 &&
+        x.dtype === buffers[v]!.dtype &&
+        x.size === steps * i.step &&
+        i.shape.join() === out.slot.shape.join() &&
+        !shadows.get(i.buf)?.used.has(geometry(i))
+      );
+    });
+    if (!like) return;
+    let shadow = shadows.get(like.buf);
+    if (!shadow) {
+      shadow = { buf: newBuffer('value', buffers[v]!.dtype, buffers[like.buf]!.size), used: new Set() };
+      shadows.set(like.buf, shadow);
+    }
+    shadow.used.add(geometry(like));
+    const placed: Slot = { ...like, buf: shadow.buf };
+    kernels[ki] = {
+      ...k,
+      outputs: k.outputs.map((x) => (x === out ? { expr: x.expr, slot: placed } : x)),
+    };
+    entry[1] = {
+      buf: shadow.buf,
+      alt: null,
+      offset: like.offset,
+      step: 0,
+      strides: [like.step, ...like.strides],
+      shape: [steps, ...like.shape],
+    };
+  });
 }
 
 /**
@@ -801,6 +1004,55 @@ function viewSlot(n: OpNode, s: Slot): Slot | null {
       return isDense(s) ? { ...s, strides: dense(n.shape), shape: [...n.shape] } : null;
     default:
       return null;
+  }
+}
+
+/** The input indices an expression reads. */
+function inputsOf(e: Expr, into = new Set<number>()): Set<number> {
+  switch (e.kind) {
+    case 'input':
+      into.add(e.index);
+      break;
+    case 'unary':
+    case 'cast':
+      inputsOf(e.a, into);
+      break;
+    case 'binary':
+      inputsOf(e.a, into);
+      inputsOf(e.b, into);
+      break;
+    case 'where':
+      inputsOf(e.cond, into);
+      inputsOf(e.a, into);
+      inputsOf(e.b, into);
+      break;
+  }
+  return into;
+}
+
+/** The slots a kernel writes. */
+function writtenBy(k: Kernel): Slot[] {
+  switch (k.kind) {
+    case 'fused':
+      return k.outputs.map((o) => o.slot);
+    case 'copy':
+      return [k.dst];
+    default:
+      return [k.out];
+  }
+}
+
+/** Every slot a kernel reads or writes. */
+export function slotsOf(k: Kernel): Slot[] {
+  switch (k.kind) {
+    case 'gemm':
+      return [k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])];
+    case 'fused':
+      return [...k.inputs, ...k.outputs.map((o) => o.slot)];
+    case 'copy':
+      return [k.src, k.dst];
+    case 'op':
+      return [...k.inputs, k.out];
   }
 }
 

@@ -15,13 +15,16 @@ export interface MemoryPlan {
 /**
  * Liveness-based buffer reuse. Logical buffers whose live ranges do not overlap share one
  * physical buffer (best fit by size and dtype; a buffer may grow to its largest tenant); a fused
- * kernel's output may take over an input that dies at that kernel (in place). Loop temporaries
- * have per-step live ranges; values that cross steps are live for the whole loop.
+ * kernel's output may take over an input that dies at that kernel (in place), and a stacked
+ * output of a loop may take over a stacked input step by step (`Lowered.stepInPlace`). Loop
+ * temporaries have per-step live ranges; values that cross steps are live for the whole loop.
  */
 export function planMemory(l: Lowered): MemoryPlan {
   const assign = l.buffers.map(() => -1);
   const physical: { dtype: DType; size: number; freeAt: number; tenant: number }[] = [];
   const inPlace = new Set(l.inPlace.map(([i, o]) => `${i}>${o}`));
+  const overwrites = new Map<number, number[]>();
+  for (const [x, y] of l.stepInPlace) overwrites.set(y, [...(overwrites.get(y) ?? []), x]);
   const order = l.buffers
     .filter((b) => b.kind !== 'external' && b.first !== Infinity)
     .sort((a, b) => a.first - b.first || a.id - b.id);
@@ -31,6 +34,18 @@ export function planMemory(l: Lowered): MemoryPlan {
     if (b.kind === 'const') {
       assign[b.id] = physical.length;
       physical.push({ dtype: b.dtype, size: b.size, freeAt: Infinity, tenant: b.id });
+      continue;
+    }
+    // A stacked value written step by step over a stacked input that dies with the loop.
+    const over = (overwrites.get(b.id) ?? []).find(
+      (x) => assign[x]! >= 0 && physical[assign[x]!]!.tenant === x,
+    );
+    if (over !== undefined) {
+      const p = physical[assign[over]!]!;
+      p.size = Math.max(p.size, b.size);
+      p.freeAt = Math.max(p.freeAt, b.last);
+      p.tenant = b.id;
+      assign[b.id] = assign[over]!;
       continue;
     }
     let best = -1;
