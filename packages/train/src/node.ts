@@ -1,0 +1,117 @@
+/**
+ * `@recur/train/node`: checkpoints on disk, for Node.js. A checkpoint is a directory with
+ * `model.safetensors` (the weights, PyTorch names), `checkpoint.json` (config, vocabulary,
+ * optimizer, schedulers, trainer and generator states) and, when early stopping keeps them,
+ * `best.safetensors`. Every file is written atomically (temporary file, fsync, rename), and the
+ * manifest last, with the size and hash of the weights it belongs to: a crash mid-save leaves the
+ * previous checkpoint loadable or a mismatch that loading reports, never a half-written file.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  BEST_FILE,
+  type CheckpointFiles,
+  type CheckpointManifest,
+  type CheckpointParts,
+  createCheckpoint,
+  MANIFEST_FILE,
+  parseManifest,
+  type RestoreTargets,
+  restoreCheckpoint,
+  verifyFile,
+  WEIGHTS_FILE,
+} from './checkpoint.js';
+import { CheckpointError, describe } from './errors.js';
+
+/** Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed over it. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  let stage = 'create a temporary file beside';
+  try {
+    const handle = await open(tmp, 'wx');
+    try {
+      stage = 'write';
+      let off = 0;
+      while (off < data.length) off += (await handle.write(data, off, data.length - off)).bytesWritten;
+      stage = 'flush';
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    stage = 'rename the temporary file onto';
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new CheckpointError(
+      describe(
+        'writeFileAtomic',
+        `to ${stage} ${JSON.stringify(path)}`,
+        `an error: ${(err as Error).message}`,
+        'Check that the directory is writable and the disk has space.',
+      ),
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Saves a checkpoint into `dir` (created if needed): the weights first, then the manifest that
+ * names them. Returns the manifest.
+ */
+export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promise<CheckpointManifest> {
+  const files = createCheckpoint(parts);
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, WEIGHTS_FILE), files.weights);
+  if (files.best) await writeFileAtomic(join(dir, BEST_FILE), files.best);
+  await writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(files.manifest)}\n`);
+  return files.manifest;
+}
+
+async function readOrFail(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CheckpointError(
+      describe(
+        'loadCheckpoint',
+        `${what} at ${JSON.stringify(path)}`,
+        code === 'ENOENT' ? 'no such file' : (err as Error).message,
+        code === 'ENOENT'
+          ? 'Pass the directory a checkpoint was saved to (it holds checkpoint.json and model.safetensors).'
+          : undefined,
+      ),
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Reads a checkpoint directory without restoring it: the manifest (e.g. its `model.config`, to
+ * build the model, and its `vocabulary`) and the files' bytes, checked against each other.
+ */
+export async function readCheckpoint(dir: string): Promise<CheckpointFiles> {
+  const text = new TextDecoder().decode(
+    await readOrFail(join(dir, MANIFEST_FILE), `a checkpoint manifest (${MANIFEST_FILE})`),
+  );
+  const manifest = parseManifest(text, 'loadCheckpoint');
+  const weights = await readOrFail(
+    join(dir, manifest.weights.file || WEIGHTS_FILE),
+    `the weights (${WEIGHTS_FILE})`,
+  );
+  verifyFile('loadCheckpoint', WEIGHTS_FILE, weights, manifest.weights);
+  const best = manifest.bestWeights
+    ? await readOrFail(join(dir, manifest.bestWeights.file || BEST_FILE), `the best weights (${BEST_FILE})`)
+    : undefined;
+  return { manifest, weights, ...(best ? { best } : {}) };
+}
+
+/**
+ * Loads a checkpoint directory into a model (and optimizer, schedulers, trainer when given), after
+ * checking that it matches; returns the manifest.
+ */
+export async function loadCheckpoint(dir: string, targets: RestoreTargets): Promise<CheckpointManifest> {
+  return restoreCheckpoint(await readCheckpoint(dir), targets, 'loadCheckpoint');
+}
