@@ -18,7 +18,14 @@ import {
   where,
 } from '@recur/tensor';
 import type { RecurrentMode } from './sequence.js';
-import { type CellWeights, gruStep, lstmStep, rnnStep } from './steps.js';
+import {
+  affine,
+  type CellWeights,
+  gruStepFromInput,
+  lstmStepFromInput,
+  type RecurrentWeights,
+  rnnStepFromInput,
+} from './steps.js';
 
 /** What the compiled-program cache of a layer has done so far (see `RecurrentLayer.compileStats`). */
 export interface CompileCacheStats {
@@ -47,14 +54,11 @@ export interface CompileCacheStats {
 const MAX_PROGRAMS_PER_KEY = 4;
 
 /** Parameter names of the compiled step, in the order the op takes them as inputs. */
-const PARAM_KEYS = ['wih', 'whh', 'bih', 'bhh', 'whr'] as const;
-type ParamKey = (typeof PARAM_KEYS)[number];
+type ParamKey = 'whh' | 'bhh' | 'whr';
 
 function paramsOf(w: CellWeights): [ParamKey, Tensor][] {
   const all: [ParamKey, Tensor | undefined][] = [
-    ['wih', w.weightIh],
     ['whh', w.weightHh],
-    ['bih', w.biasIh],
     ['bhh', w.biasHh],
     ['whr', w.weightHr],
   ];
@@ -62,41 +66,37 @@ function paramsOf(w: CellWeights): [ParamKey, Tensor][] {
 }
 
 /**
- * The step the compiler traces for one direction of one layer. With `masked`, a per-step `[B, 1]`
- * input `m` (1 at valid steps, 0 in padding) keeps the carry and zeroes the output at padded steps,
- * exactly as the eager loop does with `where`.
+ * The step the compiler traces for one direction of one layer. Its per-step input `x` is the input
+ * projection `x W_ihᵀ + b_ih`, computed for all steps at once before the scan as an ordinary op,
+ * so that autograd computes the gradient of the layer's input only when something needs it. With
+ * `masked`, a per-step `[B, 1]` input `m` (1 at valid steps, 0 in padding) keeps the carry and
+ * zeroes the output at padded steps, exactly as the eager loop does with `where`.
  */
 function scanStep(mode: RecurrentMode, masked: boolean): StepFn {
   return (carry, xs, p) => {
-    const w: CellWeights = {
-      weightIh: p.wih!,
-      weightHh: p.whh!,
-      biasIh: p.bih,
-      biasHh: p.bhh,
-      weightHr: p.whr,
-    };
+    const w: RecurrentWeights = { weightHh: p.whh!, biasHh: p.bhh, weightHr: p.whr };
     const x = xs.x!;
     const h = carry.h!;
     let hNext: Tensor;
     let cNext: Tensor | undefined;
     switch (mode) {
       case 'rnn_tanh':
-        hNext = rnnStep(x, h, w, 'tanh');
+        hNext = rnnStepFromInput(x, h, w, 'tanh');
         break;
       case 'rnn_relu':
-        hNext = rnnStep(x, h, w, 'relu');
+        hNext = rnnStepFromInput(x, h, w, 'relu');
         break;
       case 'lstm': {
-        const s = lstmStep(x, h, carry.c!, w);
+        const s = lstmStepFromInput(x, h, carry.c!, w);
         hNext = s.h;
         cNext = s.c;
         break;
       }
       case 'gru':
-        hNext = gruStep(x, h, w, { resetAfter: true });
+        hNext = gruStepFromInput(x, h, w, { resetAfter: true });
         break;
       case 'gru_reset_before':
-        hNext = gruStep(x, h, w, { resetAfter: false });
+        hNext = gruStepFromInput(x, h, w, { resetAfter: false });
         break;
     }
     const m = masked ? xs.m! : null;
@@ -113,14 +113,14 @@ interface Entry {
   lastUse: number;
 }
 
-/** Shapes of one direction's scan: `x [T, B, D]`, `h [B, hOut]`, `c [B, hidden]` (LSTM). */
+/** Shapes of one direction's scan: `x [T, B, G·hidden]` (projected), `h [B, hOut]`, `c [B, hidden]` (LSTM). */
 interface Layout {
   readonly steps: number;
   readonly batch: number;
   readonly hOut: number;
   readonly hidden: number;
   readonly lstm: boolean;
-  readonly inputSize: number;
+  readonly gateWidth: number;
   readonly dtype: 'f32' | 'f64';
   readonly masked: boolean;
   readonly params: readonly (readonly [ParamKey, readonly number[]])[];
@@ -289,8 +289,14 @@ export class ScanCache {
     c0: Tensor | undefined,
     w: CellWeights,
   ): DirectionResult {
-    const [steps, batch] = x.shape as [number, number, number];
+    const [steps, batch, features] = x.shape as [number, number, number];
     const lstm = this.mode === 'lstm';
+    const gates = w.weightIh.shape[0]!;
+    const projected = reshape(affine(reshape(x, [steps * batch, features]), w.weightIh, w.biasIh), [
+      steps,
+      batch,
+      gates,
+    ]);
     const params = paramsOf(w);
     const layout: Layout = {
       steps,
@@ -298,12 +304,12 @@ export class ScanCache {
       hOut: h0.shape[1]!,
       hidden: lstm ? c0!.shape[1]! : h0.shape[1]!,
       lstm,
-      inputSize: x.shape[2]!,
+      gateWidth: gates,
       dtype: x.dtype as 'f32' | 'f64',
       masked: mask !== null,
       params: params.map(([k, t]) => [k, t.shape] as const),
     };
-    const inputs: Tensor[] = [x];
+    const inputs: Tensor[] = [projected];
     if (mask) inputs.push(mask);
     inputs.push(h0);
     if (lstm) inputs.push(c0!);
@@ -373,7 +379,7 @@ export class ScanCache {
       const dt = l.dtype;
       const carry: Record<string, ValueSpec> = { h: { shape: [l.batch, l.hOut], dtype: dt } };
       if (l.lstm) carry.c = { shape: [l.batch, l.hidden], dtype: dt };
-      const xs: Record<string, ValueSpec> = { x: { shape: [l.batch, l.inputSize], dtype: dt } };
+      const xs: Record<string, ValueSpec> = { x: { shape: [l.batch, l.gateWidth], dtype: dt } };
       if (l.masked) xs.m = { shape: [l.batch, 1], dtype: dt };
       const params = Object.fromEntries(l.params.map(([k, shape]) => [k, { shape, dtype: dt }]));
       const spec: ScanSpec = { carry, xs, params };

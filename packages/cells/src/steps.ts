@@ -18,6 +18,9 @@ export interface CellWeights {
   readonly weightHr?: Tensor | undefined;
 }
 
+/** The weights a step reads once the input projection is done: `weightHh`, `biasHh`, `weightHr`. */
+export type RecurrentWeights = Omit<CellWeights, 'weightIh' | 'biasIh'>;
+
 export type Nonlinearity = 'tanh' | 'relu';
 
 export interface GruStepOptions {
@@ -40,7 +43,20 @@ export function affine(x: Tensor, w: Tensor, b?: Tensor): Tensor {
  * `x [B, D]`, `h [B, H]` → `h' [B, H]`.
  */
 export function rnnStep(x: Tensor, h: Tensor, w: CellWeights, nonlinearity: Nonlinearity = 'tanh'): Tensor {
-  const pre = add(affine(x, w.weightIh, w.biasIh), affine(h, w.weightHh, w.biasHh));
+  return rnnStepFromInput(affine(x, w.weightIh, w.biasIh), h, w, nonlinearity);
+}
+
+/**
+ * `rnnStep` with the input projection `gi = x W_ihᵀ + b_ih` `[B, G·H]` already computed (the
+ * compiled layers project all steps at once).
+ */
+export function rnnStepFromInput(
+  gi: Tensor,
+  h: Tensor,
+  w: RecurrentWeights,
+  nonlinearity: Nonlinearity,
+): Tensor {
+  const pre = add(gi, affine(h, w.weightHh, w.biasHh));
   return nonlinearity === 'relu' ? relu(pre) : tanh(pre);
 }
 
@@ -50,10 +66,20 @@ export function rnnStep(x: Tensor, h: Tensor, w: CellWeights, nonlinearity: Nonl
  * `x [B, D]`, `h [B, P or H]`, `c [B, H]` → `{ h [B, P or H], c [B, H] }`.
  */
 export function lstmStep(x: Tensor, h: Tensor, c: Tensor, w: CellWeights): { h: Tensor; c: Tensor } {
-  const gates = add(affine(x, w.weightIh, w.biasIh), affine(h, w.weightHh, w.biasHh));
-  const [gi, gf, gg, go] = split(gates, 4, 1) as [Tensor, Tensor, Tensor, Tensor];
-  const cNext = add(mul(sigmoid(gf), c), mul(sigmoid(gi), tanh(gg)));
-  const hFull = mul(sigmoid(go), tanh(cNext));
+  return lstmStepFromInput(affine(x, w.weightIh, w.biasIh), h, c, w);
+}
+
+/** `lstmStep` with the input projection `gi [B, 4·H]` already computed. */
+export function lstmStepFromInput(
+  gi: Tensor,
+  h: Tensor,
+  c: Tensor,
+  w: RecurrentWeights,
+): { h: Tensor; c: Tensor } {
+  const gates = add(gi, affine(h, w.weightHh, w.biasHh));
+  const [ig, fg, gg, og] = split(gates, 4, 1) as [Tensor, Tensor, Tensor, Tensor];
+  const cNext = add(mul(sigmoid(fg), c), mul(sigmoid(ig), tanh(gg)));
+  const hFull = mul(sigmoid(og), tanh(cNext));
   return { h: w.weightHr ? matmul(hFull, w.weightHr, { transB: true }) : hFull, c: cNext };
 }
 
@@ -62,7 +88,16 @@ export function lstmStep(x: Tensor, h: Tensor, c: Tensor, w: CellWeights): { h: 
  * says, and `h' = (1 − z) ⊙ n + z ⊙ h`. `x [B, D]`, `h [B, H]` → `h' [B, H]`.
  */
 export function gruStep(x: Tensor, h: Tensor, w: CellWeights, options: GruStepOptions = {}): Tensor {
-  const gi = affine(x, w.weightIh, w.biasIh);
+  return gruStepFromInput(affine(x, w.weightIh, w.biasIh), h, w, options);
+}
+
+/** `gruStep` with the input projection `gi [B, 3·H]` already computed. */
+export function gruStepFromInput(
+  gi: Tensor,
+  h: Tensor,
+  w: RecurrentWeights,
+  options: GruStepOptions = {},
+): Tensor {
   const [xr, xz, xn] = split(gi, 3, 1) as [Tensor, Tensor, Tensor];
   let r: Tensor;
   let z: Tensor;
