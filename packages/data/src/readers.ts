@@ -113,7 +113,7 @@ export async function readPairs(source: TextSource, options: PairsOptions = {}):
 export interface CsvColumnOptions extends ReaderOptions {
   /** The column: a 0-based index or a header name (default 0). */
   readonly column?: number | string;
-  /** Whether the first row is a header: true, false, or `'auto'` (default: a header if that row's cell is not a number). */
+  /** Whether the first row is a header: true, false, or `'auto'` (default: a header if that row's cell is text, not a number). */
   readonly header?: boolean | 'auto';
   /** Cell delimiter (default ','). */
   readonly delimiter?: string;
@@ -215,7 +215,7 @@ export async function readCsvColumn(
         continue;
       }
       const cell = cells[index];
-      if (header === true || (header === 'auto' && cell !== undefined && !NUMBER.test(cell))) {
+      if (header === true || (header === 'auto' && cell !== undefined && cell !== '' && !NUMBER.test(cell))) {
         name = cell;
         continue;
       }

@@ -38,8 +38,9 @@ export function resolveTextOptions(options: TextOptions = {}, where = 'normalize
 }
 
 /**
- * Cleans text as the options say: lower-case, then Unicode normalisation (NFC by default, so 'é'
- * typed as 'e' + U+0301 and as U+00E9 become the same string), then the optional ASCII folding.
+ * Cleans text as the options say: Unicode normalisation (NFC by default, so 'é' typed as
+ * 'e' + U+0301 and as U+00E9 become the same string), then the optional lower-casing and ASCII
+ * folding. Applying it twice gives the same as once.
  */
 export function normalizeText(text: string, options: TextOptions = {}): string {
   const o = resolveTextOptions(options);
@@ -48,9 +49,16 @@ export function normalizeText(text: string, options: TextOptions = {}): string {
 
 /** {@link normalizeText} with already resolved options (no validation). */
 export function applyText(text: string, o: ResolvedTextOptions): string {
-  let s = o.lowercase ? text.toLowerCase() : text;
-  if (o.normalize !== 'none') s = s.normalize(o.normalize);
+  const form = o.normalize;
+  let s = form === 'none' ? text : text.normalize(form);
+  // Case mapping and compatibility decomposition can each undo the other ('𝔸' → 'A' → 'a'),
+  // so lower-case between and after the other steps; the result is a fixed point.
+  if (o.lowercase) {
+    s = s.toLowerCase();
+    if (form !== 'none') s = s.normalize(form);
+  }
   if (o.asciiFold) s = foldToAscii(s);
+  if (o.lowercase && o.asciiFold) s = s.toLowerCase();
   return s;
 }
 
@@ -82,6 +90,7 @@ const FOLD_TABLE: Readonly<Record<string, string>> = {
   ĸ: 'k',
   ŋ: 'n',
   Ŋ: 'N',
+  '\u02bc': "'",
   '\u2018': "'",
   '\u2019': "'",
   '\u201a': "'",
