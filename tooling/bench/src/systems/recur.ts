@@ -1,0 +1,222 @@
+import { access } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { JsBackend } from '@recur/backend-js';
+import { type CellWeights, gruStep, lstmStep } from '@recur/cells';
+import { type CompiledScan, compileScan, type ScanSpec, type StepFn } from '@recur/graph-compiler';
+import { type Backend, engine, fromData, setBackend, type Tensor, zeros } from '@recur/tensor';
+import type { CheckResult, Problem } from '../problem.js';
+import type { Workload } from '../workloads.js';
+import type { Runner, SystemSpec } from './types.js';
+
+/**
+ * Our backends. recur-js is a dependency; the others are loaded from their package in this
+ * repository when it is built, and skipped with the reason otherwise. A backend package plugs in by
+ * exporting `createBackend({ threads })`; failing that, its exported `…Backend` class is used
+ * (`await X.create({ threads })` when it has a static `create`, else `new X({ threads })`).
+ */
+const RECUR_BACKENDS: Readonly<
+  Record<string, { dir?: string; backend: string; threads: readonly number[] }>
+> = {
+  'recur-js': { backend: 'js', threads: [1] },
+  'recur-wasm': { dir: 'packages/backend-wasm', backend: 'wasm', threads: [1, 2] },
+  'recur-webgpu': { dir: 'packages/backend-webgpu', backend: 'webgpu', threads: [1] },
+};
+
+const repoRoot = new URL('../../../../', import.meta.url);
+
+function distEntry(dir: string): URL {
+  return new URL(`${dir}/dist/index.js`, repoRoot);
+}
+
+export const RECUR_SYSTEMS: SystemSpec[] = Object.entries(RECUR_BACKENDS).map(([id, b]) => ({
+  id,
+  backend: b.backend,
+  ours: true,
+  threads: b.threads,
+  module: 'recur',
+  supports: () => null,
+  available: async () => {
+    if (!b.dir) return null;
+    try {
+      await access(fileURLToPath(distEntry(b.dir)));
+      return null;
+    } catch {
+      return `${b.dir} is not built here (no ${b.dir}/dist/index.js)`;
+    }
+  },
+}));
+
+type BackendModule = Record<string, unknown>;
+
+async function makeBackend(system: string, threads: number): Promise<Backend> {
+  const b = RECUR_BACKENDS[system];
+  if (!b) throw new Error(`recur: unknown system '${system}'`);
+  if (!b.dir) return new JsBackend();
+  const mod = (await import(distEntry(b.dir).href)) as BackendModule;
+  const options = { threads };
+  if (typeof mod.createBackend === 'function') {
+    return (await (mod.createBackend as (o: object) => Promise<Backend> | Backend)(options)) as Backend;
+  }
+  const entry = Object.entries(mod).find(
+    ([k, v]) => /Backend$/.test(k) && typeof v === 'function' && (v as { prototype?: unknown }).prototype,
+  );
+  if (!entry) {
+    throw new Error(`${b.dir} exports neither createBackend({ threads }) nor a …Backend class`);
+  }
+  const cls = entry[1] as {
+    create?: (o: object) => Promise<Backend>;
+    new (o: object): Backend;
+  };
+  return typeof cls.create === 'function' ? await cls.create(options) : new cls(options);
+}
+
+const weightsOf = (p: Readonly<Record<string, Tensor>>): CellWeights => ({
+  weightIh: p.weight_ih_l0!,
+  weightHh: p.weight_hh_l0!,
+  biasIh: p.bias_ih_l0!,
+  biasHh: p.bias_hh_l0!,
+});
+
+/** One layer's step with PyTorch's parameter names; the carry `h` (and `c`), the output `h`. */
+export function stepOf(w: Workload): StepFn {
+  if (w.cell === 'lstm') {
+    return ({ h, c }, { x }, p) => {
+      const s = lstmStep(x!, h!, c!, weightsOf(p));
+      return { carry: { h: s.h, c: s.c }, y: { h: s.h } };
+    };
+  }
+  const resetAfter = w.resetAfter ?? true;
+  return ({ h }, { x }, p) => {
+    const h2 = gruStep(x!, h!, weightsOf(p), { resetAfter });
+    return { carry: { h: h2 }, y: { h: h2 } };
+  };
+}
+
+function specOf(w: Workload, problem: Problem): ScanSpec {
+  const { B, D, H } = w.shape;
+  const carry: Record<string, { shape: number[] }> = { h: { shape: [B, H] } };
+  if (w.cell === 'lstm') carry.c = { shape: [B, H] };
+  const params: Record<string, { shape: number[] }> = {};
+  for (const [k, v] of Object.entries(problem.weights)) {
+    params[k] = {
+      shape: k.startsWith('weight')
+        ? [v.length / (k.includes('_ih') ? D : H), k.includes('_ih') ? D : H]
+        : [v.length],
+    };
+  }
+  return { carry, xs: { x: { shape: [B, D] } }, params };
+}
+
+const dispose = (...ts: (Tensor | undefined)[]) => {
+  for (const t of ts) t?.dispose();
+};
+
+const f32 = async (t: Tensor): Promise<Float32Array> => Float32Array.from(await t.data());
+
+export async function create(system: string, threads: number, problem: Problem): Promise<Runner> {
+  const backend = await makeBackend(system, threads);
+  setBackend(backend);
+  const w = problem.workload;
+  const { B, T, D, H } = w.shape;
+  const spec = specOf(w, problem);
+  const params: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(problem.weights)) params[k] = fromData(v, spec.params[k]!.shape);
+  const carryNames = w.cell === 'lstm' ? ['h', 'c'] : ['h'];
+  const zerosState = () => Object.fromEntries(carryNames.map((k) => [k, zeros([B, H])]));
+  const init = zerosState();
+
+  if (w.mode === 'stream') {
+    const compiled = engine.withBackend(backend, () => compileScan(stepOf(w), spec, { steps: 1, backend }));
+    const xt: Tensor[] = [];
+    for (let t = 0; t < T; t++) xt.push(fromData(problem.x.subarray(t * B * D, (t + 1) * B * D), [1, B, D]));
+    const stream = async (): Promise<Record<string, Tensor>> => {
+      let state = init;
+      for (let t = 0; t < T; t++) {
+        const out = compiled.forward(state, { x: xt[t]! }, params);
+        if (state !== init) dispose(...Object.values(state));
+        dispose(out.ys.h);
+        state = out.final;
+      }
+      await state.h!.data();
+      return state;
+    };
+    return {
+      threads,
+      async check() {
+        const s = await stream();
+        const r: CheckResult = { hN: await f32(s.h!), ...(s.c ? { cN: await f32(s.c) } : {}) };
+        dispose(...Object.values(s));
+        return r;
+      },
+      async run() {
+        dispose(...Object.values(await stream()));
+      },
+      async dispose() {
+        compiled.dispose();
+        dispose(...xt, ...Object.values(init), ...Object.values(params));
+        backend.dispose?.();
+      },
+    };
+  }
+
+  const train = w.mode === 'train';
+  const compiled: CompiledScan = engine.withBackend(backend, () =>
+    compileScan(stepOf(w), spec, { steps: T, train, backend }),
+  );
+  const x = fromData(problem.x, [T, B, D]);
+  const target = fromData(problem.target, [T, B, H]);
+  const scale = fromData(new Float32Array([2 / (T * B * H)]), []);
+  const dfinal = zerosState();
+
+  /** Forward (and, training, the loss and the backward pass); the caller disposes the results. */
+  const step = () => {
+    const out = compiled.forward(init, { x }, params);
+    if (!train) return { out };
+    const diff = out.ys.h!.sub(target);
+    const sq = diff.mul(diff);
+    const loss = sq.mean();
+    const dy = diff.mul(scale);
+    dispose(sq, diff);
+    const grads = compiled.backward(dfinal, { h: dy });
+    dispose(dy);
+    return { out, loss, grads };
+  };
+  const release = (r: ReturnType<typeof step>) => {
+    dispose(...Object.values(r.out.final), ...Object.values(r.out.ys), r.loss);
+    if (r.grads) for (const g of Object.values(r.grads)) dispose(...Object.values(g));
+  };
+
+  return {
+    threads,
+    async check() {
+      const r = step();
+      const result: CheckResult = train
+        ? {
+            hN: await f32(r.out.final.h!),
+            loss: (await r.loss!.data())[0]!,
+            gradWeightIh: await f32(r.grads!.params.weight_ih_l0!),
+          }
+        : {
+            output: await f32(r.out.ys.h!),
+            hN: await f32(r.out.final.h!),
+            ...(r.out.final.c ? { cN: await f32(r.out.final.c) } : {}),
+          };
+      release(r);
+      return result;
+    },
+    async run() {
+      const r = step();
+      // Read back what a user would: the loss and a gradient, or the outputs.
+      if (train) {
+        await r.loss!.data();
+        await r.grads!.params.weight_ih_l0!.data();
+      } else await r.out.ys.h!.data();
+      release(r);
+    },
+    async dispose() {
+      compiled.dispose();
+      dispose(x, target, scale, ...Object.values(init), ...Object.values(dfinal), ...Object.values(params));
+      backend.dispose?.();
+    },
+  };
+}

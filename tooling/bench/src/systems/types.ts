@@ -1,0 +1,36 @@
+import type { CheckResult, Problem } from '../problem.js';
+import type { Workload } from '../workloads.js';
+
+/** One system's prepared workload, living in its own worker thread. */
+export interface Runner {
+  /** Untimed: runs once and returns what is compared with ours before any timing. */
+  check(): Promise<CheckResult>;
+  /** The timed work: one training step, one forward pass, or T streamed tokens (results read back). */
+  run(): Promise<void>;
+  /** The thread count the system really uses (some cannot honour a request). */
+  readonly threads: number;
+  dispose(): Promise<void>;
+}
+
+/** What a system module (`systems/*.ts`) exports, loaded inside the worker. */
+export interface SystemModule {
+  create(system: string, threads: number, problem: Problem): Promise<Runner>;
+}
+
+/** A system in the table: ours or a peer, on one backend, with the thread counts it can run. */
+export interface SystemSpec {
+  /** `recur-js`, `tfjs-wasm`, `onnxruntime-web`, … (the `--system` names). */
+  readonly id: string;
+  /** The backend or engine inside the system: `js`, `wasm`, `cpu`, `native`, `webgpu`. */
+  readonly backend: string;
+  /** Ours (compared against) or a peer (compared with). */
+  readonly ours: boolean;
+  /** Thread counts it runs with; the `--threads` option picks among them. */
+  readonly threads: readonly number[];
+  /** The module under `systems/` that runs it (without extension). */
+  readonly module: string;
+  /** null when the system can run the workload, else why not. */
+  supports(w: Workload): string | null;
+  /** null when the system can run here (its package is installed and built), else why not. */
+  available(): Promise<string | null>;
+}
