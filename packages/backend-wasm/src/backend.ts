@@ -1,0 +1,898 @@
+import {
+  type AnyTypedArray,
+  type Backend,
+  type BackendBuffer,
+  type BackendCapabilities,
+  BackendError,
+  bytesPerElement,
+  type CopyCall,
+  type DType,
+  type ElementwiseCall,
+  type Expr,
+  ex,
+  exprArity,
+  type GatherCall,
+  type MatmulCall,
+  type MemoryInfo,
+  RecurError,
+  type ReduceCall,
+  type ScatterAddCall,
+  stridesOf,
+} from '@recur/tensor';
+import { buildCoreModule, reduceName, scatterName } from './core.js';
+import {
+  conformExprs,
+  type EwSignature,
+  emitElementwise,
+  MATH_IMPORTS,
+  mathImports,
+  paramWords,
+  signatureKey,
+  type ViewClass,
+} from './elementwise.js';
+import { Fn, ModuleBuilder, SIMD } from './emit.js';
+import { detectEnvironment, type Environment } from './env.js';
+import { DEFAULT_GEMM, type GemmShape, GP, gemmScratch, packedBBytes } from './gemm.js';
+import { Heap } from './heap.js';
+import { CONTROL, type SharedModule, SLOT_WORDS, ThreadPool } from './pool.js';
+
+export interface WasmBackendOptions {
+  /** Threads to compute with, the calling thread included (default: min(available cores, 4)). */
+  readonly threads?: number;
+  /** Upper limit of the WebAssembly memory in MiB (default 2048). */
+  readonly maxMemoryMB?: number;
+  /** Initial size of the memory in MiB (default 32). */
+  readonly initialMemoryMB?: number;
+  /**
+   * How long an idle thread spins before it sleeps, in iterations of an atomic load (default
+   * 20 000, tens of microseconds). Spinning keeps back-to-back kernels from paying a wake-up each.
+   */
+  readonly spin?: number;
+  /** Use relaxed SIMD's fused multiply-add in the GEMM where the engine has it (default true). */
+  readonly fma?: boolean;
+}
+
+/** How the backend computes, and why it is single-threaded when it is. */
+export interface ThreadingInfo {
+  /** Threads in use, the calling thread included. */
+  readonly threads: number;
+  /** Threads asked for (the option, or its default). */
+  readonly requested: number;
+  /** Whether the memory is a shared WebAssembly.Memory. */
+  readonly sharedMemory: boolean;
+  /** Why fewer threads than requested run, or null. */
+  readonly reason: string | null;
+  readonly environment: 'node' | 'browser' | 'other';
+  /** Whether the GEMM uses relaxed SIMD's fused multiply-add. */
+  readonly fma: boolean;
+}
+
+/** A buffer of the wasm backend: a block of the backend's memory. */
+export class WasmBuffer implements BackendBuffer {
+  freed = false;
+  /** Counts writes, so that a packed copy of a constant operand knows when it is stale. */
+  version = 0;
+  constructor(
+    readonly dtype: DType,
+    readonly size: number,
+    /** Byte address in the backend's memory. */
+    readonly ptr: number,
+    readonly id: number,
+  ) {}
+}
+
+interface PackedB {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly bufferId: number;
+  version: number;
+}
+
+const MB = 1024 * 1024;
+const PAGE = 65536;
+/** Below this much work (elements × expression size) an elementwise call runs on one thread. */
+const EW_PARALLEL_WORK = 64 * 1024;
+/** Below this many flops a GEMM runs on one thread. */
+const GEMM_PARALLEL_FLOPS = 1 << 21;
+/** Most bytes of packed weight matrices kept between calls. */
+const PACK_CACHE_BYTES = 64 * MB;
+
+/** Whether the engine validates a module using relaxed SIMD's f32x4.relaxed_madd. */
+function hasRelaxedSimd(): boolean {
+  const f = new Fn(null, [], ['v128']);
+  f.f32x4(1).f32x4(2).f32x4(3).simd(SIMD.f32x4_relaxed_madd);
+  const mb = new ModuleBuilder({ shared: false, initial: 1, maximum: 1 });
+  mb.add(f);
+  try {
+    return WebAssembly.validate(mb.toBytes());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Recur's WebAssembly backend: one WebAssembly.Memory (shared when threads are on) holds every
+ * buffer; SIMD128 kernels are assembled at run time by a small emitter (elementwise kernels from
+ * each expression tree, a packed register-blocked GEMM, reductions, gather and scatter-add), and
+ * large calls are split across worker threads. Create it with `await WasmBackend.create()`.
+ */
+export class WasmBackend implements Backend {
+  readonly spec = 1 as const;
+  readonly name = 'wasm';
+  readonly capabilities: BackendCapabilities;
+  readonly threadingInfo: ThreadingInfo;
+
+  private live = 0;
+  private bytes = 0;
+  private nextId = 1;
+  private disposed = false;
+  private readonly kernels = new Map<string, SharedModule>();
+  private nextModuleId = 1;
+  private readonly core: SharedModule;
+  private readonly coreIndex: ReadonlyMap<string, number>;
+  private readonly params: number;
+  private readonly gemmParams: number;
+  private readonly scratch: { packA: number; packB: number; tile: number }[];
+  private readonly packCache = new Map<string, PackedB>();
+  private readonly packSeen = new Map<string, number>();
+  private packCacheBytes = 0;
+  private views: {
+    buffer: ArrayBufferLike;
+    u8: Uint8Array;
+    i32: Int32Array;
+    f32: Float32Array;
+    f64: Float64Array;
+  } | null = null;
+
+  private constructor(
+    private readonly wasmMemory: WebAssembly.Memory,
+    private readonly heap: Heap,
+    private readonly pool: ThreadPool | null,
+    private readonly shared: boolean,
+    private readonly gemm: GemmShape,
+    core: { bytes: Uint8Array<ArrayBuffer>; ptr: number },
+    info: ThreadingInfo,
+    private readonly maxPages: number,
+  ) {
+    this.threadingInfo = info;
+    this.capabilities = {
+      dtypes: ['f32', 'f64', 'i32'],
+      syncRead: true,
+      f16: false,
+      maxBuffersPerKernel: 64,
+      threads: info.threads,
+    };
+    const inst = new WebAssembly.Instance(
+      new WebAssembly.Module(core.bytes as Uint8Array<ArrayBuffer>),
+      this.importObject(),
+    );
+    const names = Object.keys(inst.exports);
+    this.coreIndex = new Map(names.map((n, i) => [n, i]));
+    this.core = {
+      id: 0,
+      ptr: core.ptr,
+      len: core.bytes.length,
+      fns: Object.values(inst.exports) as ((...a: number[]) => unknown)[],
+    };
+    this.params = heap.alloc(4096);
+    this.gemmParams = heap.alloc(GP.size * 4 * info.threads);
+    const sc = gemmScratch(gemm);
+    this.scratch = Array.from({ length: info.threads }, () => ({
+      packA: heap.alloc(sc.packA),
+      packB: heap.alloc(sc.packB),
+      tile: heap.alloc(sc.tile),
+    }));
+  }
+
+  /** Creates a backend; threads start here (asynchronously), so this is the way to get one. */
+  static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+    const env = await detectEnvironment();
+    const requested = options.threads ?? Math.max(1, Math.min(env.cores, 4));
+    if (!Number.isInteger(requested) || requested < 1) {
+      throw new BackendError(
+        `WasmBackend.create: expected threads to be a positive integer, found ${options.threads}. Pass e.g. { threads: 2 }.`,
+      );
+    }
+    const maxPages = Math.max(1, Math.floor(((options.maxMemoryMB ?? 2048) * MB) / PAGE));
+    const initialPages = Math.min(maxPages, Math.ceil(((options.initialMemoryMB ?? 32) * MB) / PAGE));
+    let reason: string | null = null;
+    if (requested > 1 && env.threadsUnavailable) reason = env.threadsUnavailable;
+    let shared = requested > 1 && reason === null;
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared });
+    } catch (err) {
+      if (!shared) throw err;
+      reason = `a shared WebAssembly.Memory could not be created (${(err as Error).message})`;
+      shared = false;
+      memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages });
+    }
+    const fma = (options.fma ?? true) && hasRelaxedSimd();
+    const gemm: GemmShape = { ...DEFAULT_GEMM, fma };
+    const heap = new Heap(memory, maxPages);
+    const control = heap.alloc((CONTROL.slots + SLOT_WORDS * 64) * 4);
+    const coreBytes = buildCoreModule({ shared, initial: 1, maximum: maxPages }, gemm);
+    const corePtr = heap.alloc(coreBytes.length);
+    new Uint8Array(memory.buffer).set(coreBytes, corePtr);
+    let pool: ThreadPool | null = null;
+    if (shared) {
+      try {
+        pool = await ThreadPool.start(env, memory, control, Math.min(requested, 64), options.spin ?? 20000);
+      } catch (err) {
+        reason = `worker threads could not be started (${(err as Error).message})`;
+      }
+    }
+    const threads = pool?.threads ?? 1;
+    const info: ThreadingInfo = {
+      threads,
+      requested,
+      sharedMemory: shared,
+      reason: threads < requested ? (reason ?? `${requested} threads requested`) : null,
+      environment: env.kind,
+      fma,
+    };
+    return new WasmBackend(
+      memory,
+      heap,
+      pool,
+      shared,
+      gemm,
+      { bytes: coreBytes, ptr: corePtr },
+      info,
+      maxPages,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------ memory
+
+  private importObject(): WebAssembly.Imports {
+    return { env: { memory: this.wasmMemory }, m: mathImports() };
+  }
+
+  private v() {
+    const buf = this.wasmMemory.buffer;
+    if (this.views && this.views.buffer === buf && this.views.u8.length === buf.byteLength) return this.views;
+    this.views = {
+      buffer: buf,
+      u8: new Uint8Array(buf),
+      i32: new Int32Array(buf),
+      f32: new Float32Array(buf),
+      f64: new Float64Array(buf),
+    };
+    return this.views;
+  }
+
+  private typed(b: WasmBuffer): AnyTypedArray {
+    const v = this.v();
+    switch (b.dtype) {
+      case 'f32':
+        return v.f32.subarray(b.ptr >> 2, (b.ptr >> 2) + b.size);
+      case 'i32':
+        return v.i32.subarray(b.ptr >> 2, (b.ptr >> 2) + b.size);
+      case 'f64':
+        return v.f64.subarray(b.ptr >> 3, (b.ptr >> 3) + b.size);
+    }
+  }
+
+  alloc(dtype: DType, size: number): WasmBuffer {
+    this.checkAlive();
+    if (!Number.isInteger(size) || size < 0) {
+      throw new BackendError(`wasm.alloc: expected a non-negative integer size, found ${size}.`);
+    }
+    const bytes = size * bytesPerElement(dtype);
+    const ptr = this.heap.alloc(bytes);
+    this.v().u8.fill(0, ptr, ptr + bytes);
+    this.live++;
+    this.bytes += bytes;
+    return new WasmBuffer(dtype, size, ptr, this.nextId++);
+  }
+
+  write(buffer: BackendBuffer, data: AnyTypedArray): void {
+    const b = this.buf(buffer);
+    if (data.length !== b.size) {
+      throw new BackendError(`wasm.write: expected ${b.size} values, found ${data.length}.`);
+    }
+    this.typed(b).set(data);
+    b.version++;
+  }
+
+  readSync(buffer: BackendBuffer): AnyTypedArray {
+    return this.typed(this.buf(buffer)).slice();
+  }
+
+  read(buffer: BackendBuffer): Promise<AnyTypedArray> {
+    try {
+      return Promise.resolve(this.readSync(buffer));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  free(buffer: BackendBuffer): void {
+    const b = this.buf(buffer);
+    b.freed = true;
+    const bytes = b.size * bytesPerElement(b.dtype);
+    this.heap.free(b.ptr, bytes);
+    this.live--;
+    this.bytes -= bytes;
+    for (const [key, p] of this.packCache) {
+      if (p.bufferId === b.id) this.dropPacked(key, p);
+    }
+  }
+
+  memory(): MemoryInfo {
+    return { buffers: this.live, bytes: this.bytes };
+  }
+
+  /** The allocator's view: bytes in blocks (user buffers, packed weights, scratch), its footprint, the memory size. */
+  heapInfo(): { usedBytes: number; footprintBytes: number; memoryBytes: number; kernels: number } {
+    return {
+      usedBytes: this.heap.used,
+      footprintBytes: this.heap.highWater,
+      memoryBytes: this.wasmMemory.buffer.byteLength,
+      kernels: this.kernels.size,
+    };
+  }
+
+  // ------------------------------------------------------------------------------- elementwise
+
+  elementwise(call: ElementwiseCall): void {
+    this.checkAlive();
+    const exprs = [call.expr, ...(call.more ?? []).map((m) => m.expr)];
+    const arity = Math.max(...exprs.map(exprArity));
+    if (arity > call.inputs.length) {
+      throw new BackendError(
+        `wasm.elementwise: the expression reads ${arity} inputs, found ${call.inputs.length}.`,
+      );
+    }
+    const dense = stridesOf(call.shape);
+    const outs = [
+      {
+        buffer: this.buf(call.out),
+        offset: call.outView?.offset ?? 0,
+        strides: call.outView?.strides ?? dense,
+      },
+      ...(call.more ?? []).map((m) => ({ buffer: this.buf(m.out), offset: m.offset, strides: m.strides })),
+    ];
+    const ins = call.inputs.map((v) => ({
+      buffer: this.buf(v.buffer),
+      offset: v.offset,
+      strides: v.strides,
+    }));
+    this.runElementwise(exprs, ins, outs, call.shape);
+  }
+
+  copy(call: CopyCall): void {
+    this.checkAlive();
+    const src = this.buf(call.src.buffer);
+    const out = this.buf(call.out);
+    const expr: Expr = ex.cast(ex.input(0, src.dtype), out.dtype);
+    this.runElementwise(
+      [expr],
+      [{ buffer: src, offset: call.src.offset, strides: call.src.strides }],
+      [{ buffer: out, offset: call.outOffset, strides: call.outStrides }],
+      call.shape,
+    );
+  }
+
+  private runElementwise(
+    exprsIn: readonly Expr[],
+    ins: readonly View[],
+    outs: readonly View[],
+    shape: readonly number[],
+  ): void {
+    const rank0 = shape.length;
+    for (const v of [...ins, ...outs]) {
+      if (v.strides.length !== rank0) {
+        throw new BackendError(
+          `wasm.elementwise: expected strides of rank ${rank0} for shape [${shape}], found [${v.strides}].`,
+        );
+      }
+    }
+    let total = 1;
+    for (const d of shape) total *= d;
+    if (total === 0) return;
+    for (const o of outs) checkView('an output', o, shape);
+    for (const i of ins) checkView('an input', i, shape);
+
+    // Simplify the index space: drop size-1 dimensions, merge dimensions contiguous in every view.
+    const all = [...ins, ...outs];
+    const dims: number[] = [];
+    const strides: number[][] = all.map(() => []);
+    for (let d = 0; d < rank0; d++) {
+      if (shape[d] === 1) continue;
+      const last = dims.length - 1;
+      if (last >= 0 && all.every((v, k) => strides[k]![last] === v.strides[d]! * shape[d]!)) {
+        dims[last] = dims[last]! * shape[d]!;
+        all.forEach((v, k) => {
+          strides[k]![last] = v.strides[d]!;
+        });
+      } else {
+        dims.push(shape[d]!);
+        all.forEach((v, k) => {
+          strides[k]!.push(v.strides[d]!);
+        });
+      }
+    }
+    if (dims.length === 0) {
+      dims.push(1);
+      for (const s of strides) s.push(1);
+    }
+    const R = dims.length;
+    const cls = (s: readonly number[]): ViewClass => (s[R - 1] === 1 ? 'c' : s[R - 1] === 0 ? 'b' : 's');
+    const inDTypes = ins.map((v) => v.buffer.dtype);
+    const outDTypes = outs.map((v) => v.buffer.dtype);
+    const exprs = conformExprs(exprsIn, inDTypes, outDTypes);
+    const sig: EwSignature = {
+      exprs,
+      inDTypes,
+      outDTypes,
+      inClass: strides.slice(0, ins.length).map(cls),
+      outClass: strides.slice(ins.length).map(cls),
+      rank: R,
+    };
+    const mod = this.kernel(sig);
+
+    // Parameter record.
+    const words = paramWords(R, all.length);
+    if (words * 4 > 4096) {
+      throw new BackendError(
+        `wasm.elementwise: expected at most ${Math.floor(1024 / (R + 1)) - 1} buffers per kernel, found ${all.length}.`,
+      );
+    }
+    const i32 = this.v().i32;
+    const P = this.params >> 2;
+    i32[P] = dims[R - 1]!;
+    for (let d = 0; d < R - 1; d++) i32[P + 1 + d] = dims[d]!;
+    all.forEach((v, k) => {
+      const at = P + R + k * (1 + R);
+      i32[at] = v.buffer.ptr + v.offset * bytesPerElement(v.buffer.dtype);
+      i32[at + 1] = strides[k]![R - 1]!;
+      for (let d = 0; d < R - 1; d++) i32[at + 2 + d] = strides[k]![d]!;
+    });
+
+    const inner = dims[R - 1]!;
+    const rows = total / inner;
+    const threads = this.pool?.threads ?? 1;
+    const work = total * exprWeight(exprs);
+    const args: number[][] = [];
+    if (threads > 1 && work >= EW_PARALLEL_WORK) {
+      if (rows >= threads) {
+        for (let t = 0; t < threads; t++) {
+          const r0 = Math.floor((rows * t) / threads);
+          const r1 = Math.floor((rows * (t + 1)) / threads);
+          if (r1 > r0) args.push([this.params, r0, r1, 0, inner]);
+        }
+      } else {
+        const chunk = Math.ceil(inner / threads / 4) * 4;
+        for (let c0 = 0; c0 < inner; c0 += chunk)
+          args.push([this.params, 0, rows, c0, Math.min(inner, c0 + chunk)]);
+      }
+    } else {
+      args.push([this.params, 0, rows, 0, inner]);
+    }
+    this.run(mod, 0, args);
+    for (const o of outs) o.buffer.version++;
+  }
+
+  /** The compiled module for a signature (generated and cached on first use). */
+  private kernel(sig: EwSignature): SharedModule {
+    const key = signatureKey(sig);
+    let mod = this.kernels.get(key);
+    if (mod) return mod;
+    const mb = new ModuleBuilder({ shared: this.shared, initial: 1, maximum: this.maxPages });
+    const imports = new Map<string, number>();
+    for (const name of MATH_IMPORTS) {
+      imports.set(name, mb.importFunc('m', name, name === 'pow' ? ['f64', 'f64'] : ['f64'], ['f64']));
+    }
+    mb.add(emitElementwise(mb, sig, imports));
+    const bytes = mb.toBytes();
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.importObject());
+    let ptr = 0;
+    if (this.pool) {
+      ptr = this.heap.alloc(bytes.length);
+      this.v().u8.set(bytes, ptr);
+    }
+    mod = {
+      id: this.nextModuleId++,
+      ptr,
+      len: bytes.length,
+      fns: Object.values(inst.exports) as ((...a: number[]) => unknown)[],
+    };
+    this.kernels.set(key, mod);
+    return mod;
+  }
+
+  private run(mod: SharedModule, fn: number, args: readonly (readonly number[])[]): void {
+    if (this.pool) this.pool.run(mod, fn, args);
+    else for (const a of args) mod.fns[fn]!(...a);
+  }
+
+  // ------------------------------------------------------------------------------------ matmul
+
+  matmul(call: MatmulCall): void {
+    this.checkAlive();
+    const a = this.buf(call.a);
+    const b = this.buf(call.b);
+    const out = this.buf(call.out);
+    const t = out.dtype;
+    if (t === 'i32' || a.dtype !== t || b.dtype !== t || (call.bias && call.bias.buffer.dtype !== t)) {
+      throw new BackendError(
+        `wasm.matmul: expected f32 or f64 operands of one dtype, found ${a.dtype} · ${b.dtype} -> ${out.dtype}${call.bias ? ` (bias ${call.bias.buffer.dtype})` : ''}.`,
+      );
+    }
+    const { m, n, k, batch } = call;
+    if (batch === 0 || m === 0 || n === 0) return;
+    const bias = call.bias ? this.buf(call.bias.buffer) : null;
+    const span = (off: number, bs: number, size: number) => off + Math.max(0, batch - 1) * bs + size;
+    checkSpan('A', a, call.aOffset, span(call.aOffset, call.aBatchStride, m * k));
+    checkSpan('B', b, call.bOffset, span(call.bOffset, call.bBatchStride, k * n));
+    checkSpan('out', out, call.outOffset, call.outOffset + batch * m * n);
+    if (bias && call.bias) checkSpan('bias', bias, call.bias.offset, call.bias.offset + n);
+    const es = bytesPerElement(t);
+    for (let i = 0; i < batch; i++) {
+      const aOff = call.aOffset + i * call.aBatchStride;
+      const bOff = call.bOffset + i * call.bBatchStride;
+      const cOff = call.outOffset + i * m * n;
+      if (k === 0) {
+        this.fillEpilogue(out, cOff, m, n, call.accumulate, bias, call.bias?.offset ?? 0);
+        continue;
+      }
+      const base = {
+        a: a.ptr + aOff * es,
+        b: b.ptr + bOff * es,
+        c: out.ptr + cOff * es,
+        bias: bias ? bias.ptr + (call.bias?.offset ?? 0) * es : 0,
+      };
+      if (t === 'f32') this.gemmF32(call, b, bOff, base);
+      else this.gemmF64(call, base);
+    }
+    out.version++;
+  }
+
+  private gemmF32(
+    call: MatmulCall,
+    b: WasmBuffer,
+    bOff: number,
+    base: { a: number; b: number; c: number; bias: number },
+  ): void {
+    const { m, n, k, transA, transB } = call;
+    const threads = this.pool?.threads ?? 1;
+    const { mr, nr } = this.gemm;
+    const flops = 2 * m * n * k;
+    // Blocks of C per thread: columns (panels of nr) when there are enough, else rows.
+    const panels = Math.ceil(n / nr);
+    const rowPanels = Math.ceil(m / mr);
+    let parts: { i0: number; i1: number; j0: number; j1: number }[] = [{ i0: 0, i1: m, j0: 0, j1: n }];
+    let byRows = false;
+    if (threads > 1 && flops >= GEMM_PARALLEL_FLOPS) {
+      if (panels >= 2 * threads || panels >= rowPanels) {
+        parts = splitRange(panels, threads).map(([p0, p1]) => ({
+          i0: 0,
+          i1: m,
+          j0: p0 * nr,
+          j1: Math.min(n, p1 * nr),
+        }));
+      } else {
+        byRows = true;
+        parts = splitRange(rowPanels, threads).map(([p0, p1]) => ({
+          i0: p0 * mr,
+          i1: Math.min(m, p1 * mr),
+          j0: 0,
+          j1: n,
+        }));
+      }
+    }
+    // A packed copy of B kept across calls when the same unchanged operand comes back.
+    let cache = 0;
+    let cacheValid = 0;
+    const key = `${b.id}:${bOff}:${transB ? 1 : 0}:${k}:${n}`;
+    const packed = this.packCache.get(key);
+    if (packed && packed.version === b.version) {
+      cache = packed.ptr;
+      cacheValid = 1;
+      this.packCache.delete(key);
+      this.packCache.set(key, packed);
+    } else if (!byRows && this.packSeen.get(key) === b.version) {
+      const p = packed ?? this.newPacked(key, b, packedBBytes(this.gemm, k, n));
+      if (p) {
+        p.version = b.version;
+        cache = p.ptr;
+      }
+    } else {
+      this.packSeen.set(key, b.version);
+      if (this.packSeen.size > 256) this.packSeen.delete(this.packSeen.keys().next().value!);
+    }
+    const i32 = this.v().i32;
+    const args: number[][] = [];
+    parts.forEach((part, t) => {
+      const rec = this.gemmParams + t * GP.size * 4;
+      const w = rec >> 2;
+      const sc = this.scratch[t]!;
+      i32[w + GP.a] = base.a;
+      i32[w + GP.b] = base.b;
+      i32[w + GP.c] = base.c;
+      i32[w + GP.m] = m;
+      i32[w + GP.n] = n;
+      i32[w + GP.k] = k;
+      i32[w + GP.lda] = transA ? m : k;
+      i32[w + GP.transA] = transA ? 1 : 0;
+      i32[w + GP.ldb] = transB ? k : n;
+      i32[w + GP.transB] = transB ? 1 : 0;
+      i32[w + GP.ldc] = n;
+      i32[w + GP.bias] = base.bias;
+      i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
+      i32[w + GP.i0] = part.i0;
+      i32[w + GP.i1] = part.i1;
+      i32[w + GP.j0] = part.j0;
+      i32[w + GP.j1] = part.j1;
+      i32[w + GP.packA] = sc.packA;
+      i32[w + GP.packB] = sc.packB;
+      i32[w + GP.cache] = cache;
+      i32[w + GP.cacheValid] = cacheValid;
+      i32[w + GP.tile] = sc.tile;
+      args.push([rec]);
+    });
+    this.run(this.core, this.coreIndex.get('gemm_f32')!, args);
+  }
+
+  private newPacked(key: string, b: WasmBuffer, bytes: number): PackedB | null {
+    if (bytes > PACK_CACHE_BYTES / 4) return null;
+    while (this.packCacheBytes + bytes > PACK_CACHE_BYTES && this.packCache.size > 0) {
+      const [oldest, p] = this.packCache.entries().next().value!;
+      this.dropPacked(oldest, p);
+    }
+    const p: PackedB = { ptr: this.heap.alloc(bytes), bytes, bufferId: b.id, version: -1 };
+    this.packCache.set(key, p);
+    this.packCacheBytes += bytes;
+    return p;
+  }
+
+  private dropPacked(key: string, p: PackedB): void {
+    this.packCache.delete(key);
+    this.heap.free(p.ptr, p.bytes);
+    this.packCacheBytes -= p.bytes;
+  }
+
+  private gemmF64(call: MatmulCall, base: { a: number; b: number; c: number; bias: number }): void {
+    const { m, n, k, transA, transB } = call;
+    const threads = this.pool?.threads ?? 1;
+    const parts =
+      threads > 1 && 2 * m * n * k >= GEMM_PARALLEL_FLOPS && m >= threads ? splitRange(m, threads) : [[0, m]];
+    const i32 = this.v().i32;
+    const args: number[][] = [];
+    parts.forEach(([i0, i1], t) => {
+      const rec = this.gemmParams + t * GP.size * 4;
+      const w = rec >> 2;
+      i32[w + GP.a] = base.a;
+      i32[w + GP.b] = base.b;
+      i32[w + GP.c] = base.c;
+      i32[w + GP.m] = m;
+      i32[w + GP.n] = n;
+      i32[w + GP.k] = k;
+      i32[w + GP.lda] = transA ? m : k;
+      i32[w + GP.transA] = transA ? 1 : 0;
+      i32[w + GP.ldb] = transB ? k : n;
+      i32[w + GP.transB] = transB ? 1 : 0;
+      i32[w + GP.ldc] = n;
+      i32[w + GP.bias] = base.bias;
+      i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
+      i32[w + GP.i0] = i0!;
+      i32[w + GP.i1] = i1!;
+      i32[w + GP.j0] = 0;
+      i32[w + GP.j1] = n;
+      args.push([rec]);
+    });
+    this.run(this.core, this.coreIndex.get('gemm_f64')!, args);
+  }
+
+  /** k = 0: out = (accumulate ? out : 0) + bias. */
+  private fillEpilogue(
+    out: WasmBuffer,
+    off: number,
+    m: number,
+    n: number,
+    accumulate: boolean,
+    bias: WasmBuffer | null,
+    biasOff: number,
+  ): void {
+    const c = this.typed(out);
+    const bv = bias ? this.typed(bias) : null;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        const at = off + i * n + j;
+        c[at] = (accumulate ? c[at]! : 0) + (bv ? bv[biasOff + j]! : 0);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------ reduce, gather, scatter
+
+  reduce(call: ReduceCall): void {
+    this.checkAlive();
+    const input = this.buf(call.input);
+    const out = this.buf(call.out);
+    const { outer, size, inner, op } = call;
+    const arg = op === 'argmax' || op === 'argmin';
+    if (out.dtype !== (arg ? 'i32' : input.dtype)) {
+      throw new BackendError(
+        `wasm.reduce: expected a ${arg ? 'i32' : input.dtype} output for ${op} over ${input.dtype}, found ${out.dtype}.`,
+      );
+    }
+    if (outer * inner === 0) return;
+    if (size === 0) {
+      throw new BackendError(`wasm.reduce: expected a non-empty reduced axis for ${op}, found size 0.`);
+    }
+    checkSpan('input', input, 0, outer * size * inner);
+    checkSpan('out', out, 0, outer * inner);
+    const fn = this.coreIndex.get(reduceName(op, input.dtype))!;
+    this.run(this.core, fn, [[input.ptr, out.ptr, size, inner, 0, outer]]);
+    out.version++;
+  }
+
+  gather(call: GatherCall): void {
+    this.checkAlive();
+    const table = this.buf(call.table);
+    const indices = this.buf(call.indices);
+    const out = this.buf(call.out);
+    const { outer, axisSize, inner } = call;
+    const count = indices.size;
+    if (indices.dtype !== 'i32' || out.dtype !== table.dtype) {
+      throw new BackendError(
+        `wasm.gather: expected i32 indices and an output of the table's dtype ${table.dtype}, found ${indices.dtype} indices and a ${out.dtype} output.`,
+      );
+    }
+    this.checkIndices('gather', indices, axisSize);
+    checkSpan('table', table, 0, outer * axisSize * inner);
+    checkSpan('out', out, 0, outer * count * inner);
+    if (outer * count * inner === 0) return;
+    const rowBytes = inner * bytesPerElement(table.dtype);
+    this.run(this.core, this.coreIndex.get('gather')!, [
+      [table.ptr, indices.ptr, out.ptr, axisSize, count, rowBytes, 0, outer],
+    ]);
+    out.version++;
+  }
+
+  scatterAdd(call: ScatterAddCall): void {
+    this.checkAlive();
+    const out = this.buf(call.out);
+    const indices = this.buf(call.indices);
+    const updates = this.buf(call.updates);
+    const { outer, axisSize, inner } = call;
+    const count = indices.size;
+    if (indices.dtype !== 'i32' || out.dtype !== updates.dtype) {
+      throw new BackendError(
+        `wasm.scatterAdd: expected i32 indices and updates of the output's dtype ${out.dtype}, found ${indices.dtype} indices and ${updates.dtype} updates.`,
+      );
+    }
+    this.checkIndices('scatterAdd', indices, axisSize);
+    checkSpan('out', out, 0, outer * axisSize * inner);
+    checkSpan('updates', updates, 0, outer * count * inner);
+    if (outer * count * inner === 0) return;
+    this.run(this.core, this.coreIndex.get(scatterName(out.dtype))!, [
+      [out.ptr, indices.ptr, updates.ptr, axisSize, inner, count, 0, outer],
+    ]);
+    out.version++;
+  }
+
+  private checkIndices(op: string, indices: WasmBuffer, size: number): void {
+    const idx = this.typed(indices);
+    for (let j = 0; j < idx.length; j++) {
+      const v = idx[j]!;
+      if (!(v >= 0 && v < size)) {
+        throw new RecurError(
+          `${op}: expected indices in [0, ${size - 1}], found ${v} at position ${j}. Check the vocabulary or table size.`,
+        );
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ misc
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool?.dispose();
+    this.kernels.clear();
+    this.packCache.clear();
+    this.views = null;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) {
+      throw new BackendError('wasm: this backend was disposed; create a new one with WasmBackend.create().');
+    }
+  }
+
+  private buf(buffer: BackendBuffer): WasmBuffer {
+    this.checkAlive();
+    if (!(buffer instanceof WasmBuffer)) {
+      throw new BackendError(
+        `wasm: expected a buffer allocated by the wasm backend, found ${buffer?.constructor?.name ?? typeof buffer}. Tensors from different backends cannot be mixed.`,
+      );
+    }
+    if (buffer.freed) {
+      throw new BackendError('wasm: expected a live buffer, found one already freed (use after dispose).');
+    }
+    return buffer;
+  }
+}
+
+interface View {
+  readonly buffer: WasmBuffer;
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+/** Rejects a view that reaches outside its buffer (the kernels do not check addresses). */
+function checkView(what: string, v: View, shape: readonly number[]): void {
+  let lo = v.offset;
+  let hi = v.offset;
+  shape.forEach((d, i) => {
+    const s = v.strides[i]! * (d - 1);
+    if (s < 0) lo += s;
+    else hi += s;
+  });
+  if (lo < 0 || hi >= v.buffer.size || !Number.isInteger(lo) || !Number.isInteger(hi)) {
+    throw new BackendError(
+      `wasm.elementwise: ${what} view (offset ${v.offset}, strides [${v.strides}]) over [${shape}] reaches elements ${lo}..${hi}, outside its buffer of ${v.buffer.size} elements. Check the offsets and strides.`,
+    );
+  }
+}
+
+function checkSpan(what: string, b: WasmBuffer, from: number, to: number): void {
+  if (from < 0 || to > b.size || !Number.isInteger(from) || !Number.isInteger(to)) {
+    throw new BackendError(
+      `wasm: expected the ${what} operand to lie within its buffer of ${b.size} elements, found elements ${from}..${to - 1} used. Check the offsets and sizes.`,
+    );
+  }
+}
+
+/** Splits [0, n) into at most `parts` contiguous non-empty ranges of nearly equal size. */
+function splitRange(n: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let t = 0; t < parts; t++) {
+    const a = Math.floor((n * t) / parts);
+    const b = Math.floor((n * (t + 1)) / parts);
+    if (b > a) out.push([a, b]);
+  }
+  return out;
+}
+
+/** A rough cost per element of an expression (transcendentals weigh more). */
+function exprWeight(exprs: readonly Expr[]): number {
+  let w = 0;
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'input':
+      case 'const':
+        w += 1;
+        return;
+      case 'unary':
+        w += e.op === 'exp' || e.op === 'log' || e.op === 'tanh' || e.op === 'sigmoid' ? 12 : 1;
+        visit(e.a);
+        return;
+      case 'cast':
+        w += 1;
+        visit(e.a);
+        return;
+      case 'binary':
+        w += e.op === 'pow' ? 20 : 1;
+        visit(e.a);
+        visit(e.b);
+        return;
+      case 'where':
+        w += 1;
+        visit(e.cond);
+        visit(e.a);
+        visit(e.b);
+        return;
+    }
+  };
+  for (const e of exprs) visit(e);
+  return w;
+}

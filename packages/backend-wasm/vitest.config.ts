@@ -1,0 +1,3 @@
+import { defineRecurConfig } from '@recur/vitest-config';
+
+export default defineRecurConfig();
