@@ -51,6 +51,7 @@ export {
   chronologicalSplit,
   fitStandardizer,
   type NoisySineOptions,
+  type NumericArray,
   noisySine,
   persistenceRmse,
   type Standardizer,

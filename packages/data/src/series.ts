@@ -160,14 +160,27 @@ export function persistenceRmse(windows: Windows): number {
   return Math.sqrt(sum / (windows.count * windows.horizon));
 }
 
+/** Typed arrays that `chronologicalSplit` returns in kind. */
+export type NumericArray = Float64Array | Float32Array | Int32Array;
+
 /**
- * Splits a series in time: the first part trains, the next validates, the last tests, so no
- * model sees the future it is tested on. Window each part separately.
+ * Splits a sequence in order: the first part trains, the next validates, the last tests, so no
+ * model sees the future it is tested on. Works for a series (window each part separately) and for
+ * an encoded corpus (batchify each part). Typed arrays come back as the same type, plain arrays as
+ * Float64Array.
  */
+export function chronologicalSplit<T extends NumericArray>(
+  series: T,
+  options?: { readonly valid?: number; readonly test?: number },
+): { train: T; valid: T; test: T };
+export function chronologicalSplit(
+  series: ArrayLike<number>,
+  options?: { readonly valid?: number; readonly test?: number },
+): { train: Float64Array; valid: Float64Array; test: Float64Array };
 export function chronologicalSplit(
   series: ArrayLike<number>,
   options: { readonly valid?: number; readonly test?: number } = {},
-): { train: Float64Array; valid: Float64Array; test: Float64Array } {
+): { train: NumericArray; valid: NumericArray; test: NumericArray } {
   const where = 'chronologicalSplit';
   const valid = options.valid ?? 0.1;
   const test = options.test ?? 0.1;
@@ -180,7 +193,10 @@ export function chronologicalSplit(
     }
   }
   if (valid + test >= 1) throw new DataError(describe(where, 'valid + test < 1', `${valid} + ${test}`));
-  const all = Float64Array.from(series);
+  const all: NumericArray =
+    series instanceof Float64Array || series instanceof Float32Array || series instanceof Int32Array
+      ? series
+      : Float64Array.from(series);
   const n = all.length;
   const nTest = Math.round(n * test);
   const nValid = Math.round(n * valid);
