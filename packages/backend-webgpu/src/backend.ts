@@ -67,6 +67,10 @@ export interface WebGpuBackendOptions {
   readonly paramArenaBytes?: number;
   /** Bytes of the staging area for small `write`s, copied in order inside the command buffer (default 4 MiB). */
   readonly uploadArenaBytes?: number;
+  /** Binds at most this many storage buffers per kernel (default and cap: the device's limit). */
+  readonly maxStorageBuffersPerKernel?: number;
+  /** Fixes the GEMM register tile (t×t per thread) instead of choosing it per shape (for tuning). */
+  readonly gemmTile?: 1 | 2 | 4;
 }
 
 /** Counters of the work a backend has encoded and submitted (for tests and profiles). */
@@ -168,7 +172,10 @@ export class WebGpuBackend implements Backend {
   ) {
     const l = device.limits;
     this.limits = {
-      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxStorageBuffersPerShaderStage: Math.min(
+        l.maxStorageBuffersPerShaderStage,
+        Math.max(4, options.maxStorageBuffersPerKernel ?? Number.POSITIVE_INFINITY),
+      ),
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
@@ -178,7 +185,7 @@ export class WebGpuBackend implements Backend {
       dtypes: DTYPES,
       syncRead: false,
       f16: false,
-      maxBuffersPerKernel: l.maxStorageBuffersPerShaderStage,
+      maxBuffersPerKernel: this.limits.maxStorageBuffersPerShaderStage,
       threads: 1,
     };
     this.adapterInfo = options.adapterInfo ?? {
@@ -394,7 +401,7 @@ export class WebGpuBackend implements Backend {
       biasOffset: call.bias?.offset ?? 0,
       accumulate: call.accumulate,
     };
-    const tile = gemmTile(shape, 128);
+    const tile = this.options.gemmTile ?? gemmTile(shape, 128);
     this.run(
       gemmKernel(
         { a: a.phys, b: b.phys, out: out.phys, bias: bias?.phys ?? null },

@@ -160,7 +160,7 @@ ${MAIN_1D} {
   let i = g % inner; let r = g / inner; let j = r % count; let o = r / count;
   let ix = b${bx}[j];
   if (ix < 0 || ix >= axis) {
-    report(${STATUS_GATHER}u, u32(j));
+    if (i == 0 && o == 0) { report(${STATUS_GATHER}u, u32(j)); }
     b${bo}[g] = ${zero};
     return;
   }
@@ -208,7 +208,7 @@ ${MAIN_1D} {
   for (var j = 0; j < count; j = j + 1) {
     let ix = b${bx}[j];
     if (ix < 0 || ix >= axis) {
-      report(${STATUS_SCATTER}u, u32(j));
+      if (g == 0) { report(${STATUS_SCATTER}u, u32(j)); }
       continue;
     }
     let d = (o * axis + ix) * inner + i;
@@ -226,7 +226,7 @@ ${MAIN_1D} {
 
 export const STATUS_GATHER = 1;
 export const STATUS_SCATTER = 2;
-/** Words of the status buffer: [bad-index count, op of the first report, lowest bad position]. */
+/** Words of the status buffer: [bad index positions, op of the report, lowest bad position, unused]. */
 export const STATUS_WORDS = 4;
 export const STATUS_INIT = new Uint32Array([0, 0, 0xffffffff, 0]);
 
