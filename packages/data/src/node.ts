@@ -18,7 +18,7 @@ import {
 import { classCounts, type Example } from './split.js';
 import { decodeText, readLines } from './stream.js';
 import { normalizeText, type TextOptions } from './text.js';
-import { CharVocab, Vocab, type VocabOptions, WordVocab } from './vocab.js';
+import { buildFromStream, Vocab, type VocabOptions } from './vocab.js';
 
 export * from './index.js';
 
@@ -169,17 +169,13 @@ export async function vocabFromFile(
   if (options.level !== 'char' && options.level !== 'word') {
     throw new DataError(describe('vocabFromFile', "level 'char' or 'word'", show(options.level)));
   }
-  const source = fileSource(path, options);
-  try {
-    return options.level === 'char'
-      ? await CharVocab.fromStream(source, options)
-      : await WordVocab.fromStream(source, options);
-  } catch (err) {
-    if (err instanceof DataError && /an empty text/.test(err.message)) {
-      throw new DataError(describe('vocabFromFile', `text in ${JSON.stringify(path)}`, 'an empty file'));
-    }
-    throw err;
-  }
+  return buildFromStream(
+    options.level,
+    fileSource(path, options),
+    options,
+    'vocabFromFile',
+    `an empty file ${JSON.stringify(path)}`,
+  );
 }
 
 /** Encodes a whole file as one sequence of indices (a corpus for `batchify`), streamed while encoding. */

@@ -420,17 +420,22 @@ function buildFromTexts(level: 'char' | 'word', texts: Iterable<string>, options
   return Vocab.fromCounts(level, counts, options);
 }
 
-async function buildFromStream(
+/**
+ * Counts the tokens of a text source and builds a vocabulary; `where` and `what` name the caller
+ * and the source in the error for a source without tokens.
+ */
+export async function buildFromStream(
   level: 'char' | 'word',
   source: TextSource,
   options: VocabOptions,
+  where = level === 'char' ? 'CharVocab.fromStream' : 'WordVocab.fromStream',
+  what = 'an empty text',
 ): Promise<Vocab> {
-  const where = level === 'char' ? 'CharVocab.fromStream' : 'WordVocab.fromStream';
   const text = resolveTextOptions(options, where);
   const tokenizer = level === 'char' ? charTokenizer : wordTokenizer;
   const counts = new Map<string, number>();
   for await (const piece of normalizedPieces(source, text)) addCounts(counts, tokenizer.tokenize(piece));
-  if (counts.size === 0) throw new DataError(describe(where, 'at least one token', 'an empty text'));
+  if (counts.size === 0) throw new DataError(describe(where, 'at least one token', what));
   return Vocab.fromCounts(level, counts, options);
 }
 

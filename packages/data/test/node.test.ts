@@ -174,7 +174,7 @@ describe('streaming a file larger than the read buffer', () => {
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '');
     expect((await caughtAsync(() => vocabFromFile(empty, { level: 'word' }))).message).toMatch(
-      /vocabFromFile: expected text in ".*empty\.txt", found an empty file/,
+      /vocabFromFile: expected at least one token, found an empty file ".*empty\.txt"/,
     );
     expect((await caughtAsync(() => encodeFile(CharVocab.fromTexts(['a']), empty))).message).toMatch(
       /no tokens/,
