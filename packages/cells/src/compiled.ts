@@ -7,7 +7,7 @@ import {
   type ValueSpec,
 } from '@recur/graph-compiler';
 import {
-  applyEager,
+  apply,
   type Backend,
   type BackendBuffer,
   engine,
@@ -17,6 +17,7 @@ import {
   type Tensor,
   where,
 } from '@recur/tensor';
+import { CellsError, describe } from './errors.js';
 import type { RecurrentMode } from './sequence.js';
 import {
   affine,
@@ -274,7 +275,11 @@ export class ScanCache {
   private compileMs = 0;
   private last: CompileStats | null = null;
 
-  constructor(readonly mode: RecurrentMode) {}
+  constructor(
+    readonly mode: RecurrentMode,
+    /** The layer's name, for error messages. */
+    readonly where = 'RecurrentLayer',
+  ) {}
 
   /**
    * Runs one direction of one layer: `x [T, B, D]`, `mask [T, B, 1]` (1 at valid steps) or null,
@@ -325,7 +330,27 @@ export class ScanCache {
       mask ? 'masked' : 'dense',
     ].join('|');
     const call = new ScanCall(this, key, layout, this.mode, train, x.backend);
-    const packed = applyEager(compiledScanOp, inputs, { call });
+    let packed: Tensor;
+    try {
+      packed = apply(compiledScanOp, inputs, { call });
+    } catch (err) {
+      // Under the graph compiler's tracer, which records only the ops of the op table.
+      if (
+        err instanceof Error &&
+        err.message.includes(`'${compiledScanOp.name}'`) &&
+        err.message.includes('op table')
+      ) {
+        throw new CellsError(
+          describe(
+            `${this.where}.forward`,
+            'eager execution while the graph compiler traces the layer',
+            'a layer in compiled mode, which runs its own compiled programs and cannot be traced',
+            'Call layer.compile(false) before tracing; the traced graph is compiled anyway.',
+          ),
+        );
+      }
+      throw err;
+    }
     const sizes = packedSizes(layout);
     const output = reshape(slice(packed, [0], [sizes.ys]), [steps, batch, layout.hOut]);
     const h = reshape(slice(packed, [sizes.ys], [sizes.ys + sizes.h]), [batch, layout.hOut]);

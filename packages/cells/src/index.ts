@@ -72,7 +72,11 @@ export {
   type CellWeights,
   type GruStepOptions,
   gruStep,
+  gruStepFromInput,
   lstmStep,
+  lstmStepFromInput,
   type Nonlinearity,
+  type RecurrentWeights,
   rnnStep,
+  rnnStepFromInput,
 } from './steps.js';

@@ -179,7 +179,7 @@ export abstract class RecurrentLayer extends Module {
       throw new CellsError(describe(where, 'compiled to be true or false', JSON.stringify(options.compiled)));
     }
     this.compiledMode = options.compiled ?? false;
-    this.scans = new ScanCache(mode);
+    this.scans = new ScanCache(mode, where);
   }
 
   /** Whether `forward` runs compiled programs (see `compile()`). */

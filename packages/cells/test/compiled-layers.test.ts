@@ -1,4 +1,5 @@
-import { backward, engine, noGrad, Rng, type Tensor, tensor, tidy } from '@recur/tensor';
+import { trace } from '@recur/graph-compiler';
+import { backward, engine, noGrad, Rng, type Tensor, tensor, tidy, zeros } from '@recur/tensor';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CellsError, GRU, LSTM, type RecurrentLayer, RNN } from '../src/index.js';
@@ -327,6 +328,21 @@ describe('compiled program cache', () => {
     expect(engine.liveTensors).toBe(tensors);
     expect(backend.memory().buffers).toBe(buffers);
     lstm.dispose();
+  });
+
+  it('says how to trace a compiled layer with the graph compiler', () => {
+    tidy(() => {
+      const gru = new GRU({ inputSize: 3, hiddenSize: 2, compiled: true });
+      const run = () => trace((ins) => gru.forward(ins.x!).output, { x: zeros([4, 2, 3]) });
+      const e = caught(run);
+      expect(e).toBeInstanceOf(CellsError);
+      expect(e.message).toMatch(
+        /GRU\.forward: expected eager execution .* Call layer\.compile\(false\) before tracing/,
+      );
+      gru.compile(false);
+      expect(run().graph.nodes.length).toBeGreaterThan(0);
+      gru.dispose();
+    });
   });
 
   it('rejects a compiled option that is not a boolean', () => {
