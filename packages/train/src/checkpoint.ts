@@ -4,7 +4,17 @@ import { CheckpointError, describe, fmtShape, typeName } from './errors.js';
 import type { Optimizer, OptimizerState } from './optim/optimizer.js';
 import { captureRngStates, type RngSnapshot, restoreRngStates } from './rng-state.js';
 import type { LrScheduler, SchedulerState } from './schedules.js';
-import type { Trainer, TrainerState } from './trainer.js';
+import type { TrainerState } from './trainer.js';
+
+/** What a checkpoint saves and restores of a `Trainer` (any batch type). */
+export interface CheckpointTrainer {
+  readonly monitorName: string;
+  readonly best: { readonly value: number; readonly epoch: number } | null;
+  stateDict(): TrainerState;
+  loadStateDict(state: TrainerState): void;
+  bestStateDict(): ReadonlyMap<string, Tensor> | null;
+  loadBestStateDict(dict: ReadonlyMap<string, Tensor> | null): void;
+}
 
 /** The JSON part of a checkpoint (`checkpoint.json`). */
 export interface CheckpointManifest {
@@ -48,7 +58,7 @@ export interface CheckpointParts {
   readonly extra?: unknown;
   readonly optimizer?: Optimizer;
   readonly schedulers?: readonly LrScheduler[];
-  readonly trainer?: Trainer<never> | Trainer<unknown>;
+  readonly trainer?: CheckpointTrainer;
 }
 
 /** A checkpoint in memory: the files' bytes. */
@@ -220,7 +230,7 @@ export interface RestoreTargets {
   readonly model: CheckpointModel;
   readonly optimizer?: Optimizer;
   readonly schedulers?: readonly LrScheduler[];
-  readonly trainer?: Trainer<never> | Trainer<unknown>;
+  readonly trainer?: CheckpointTrainer;
 }
 
 /**

@@ -19,6 +19,7 @@ export {
   type CheckpointManifest,
   type CheckpointModel,
   type CheckpointParts,
+  type CheckpointTrainer,
   checkModelMatches,
   createCheckpoint,
   fnv1a,
