@@ -22,6 +22,7 @@ interface Config {
   batchFirst: boolean;
   dropout: number;
   seed: number;
+  bias?: boolean;
 }
 
 function makeLayer(c: Config, dtype: DT, compiled: boolean): RecurrentLayer {
@@ -168,6 +169,7 @@ describe('compiled layers equal eager ones: outputs, final states and every grad
           bidirectional: fc.boolean(),
           batchFirst: fc.boolean(),
           dropout: fc.constantFrom(0, 0.5),
+          bias: fc.boolean(),
           seed: fc.integer({ min: 0, max: 1000 }),
           steps: fc.integer({ min: 1, max: 5 }),
           batch: fc.integer({ min: 1, max: 4 }),
@@ -297,6 +299,13 @@ describe('compiled program cache', () => {
       const b = gru.forward(x, { lengths: [5, 3] });
       expectClose(b.output, a.output, 1e-12, 'output');
       expectClose(b.hN, a.hN, 1e-12, 'hN');
+      const m = gru.forward(x, {
+        mask: [
+          [1, 1, 1, 1, 1],
+          [1, 1, 1, 0, 0],
+        ],
+      });
+      expectClose(m.output, a.output, 1e-12, 'output with a mask');
       gru.compile(false);
       expect(gru.compiled).toBe(false);
       gru.dispose();
