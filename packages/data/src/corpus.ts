@@ -2,7 +2,6 @@ import { fromData, type Tensor } from '@recur/tensor';
 import type { Layout, TensorOptions } from './batch.js';
 import { DataError, describe, positiveInt, show } from './errors.js';
 import { normalizedPieces, type TextSource } from './stream.js';
-import { charTokenizer, wordTokenizer } from './tokenize.js';
 import type { Vocab } from './vocab.js';
 
 /**
@@ -19,9 +18,8 @@ export function encodeCorpus(vocab: Vocab, text: string): Int32Array {
  * vocabulary builders' `fromStream`.
  */
 export async function* encodeStream(vocab: Vocab, source: TextSource): AsyncGenerator<Int32Array> {
-  const tokenizer = vocab.level === 'char' ? charTokenizer : wordTokenizer;
   for await (const piece of normalizedPieces(source, vocab.text)) {
-    const ids = vocab.encodeTokens(tokenizer.tokenize(piece));
+    const ids = vocab.encodeNormalized(piece);
     if (ids.length > 0) yield ids;
   }
 }

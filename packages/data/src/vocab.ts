@@ -81,6 +81,8 @@ export class Vocab {
   private readonly index: Map<string, number>;
   private readonly specialSet: ReadonlySet<number>;
   private readonly tokenizer: Tokenizer;
+  /** Char level: code point → index, the fast path of `encode`. */
+  private readonly byCodePoint: Map<number, number> | undefined;
 
   /**
    * Wraps tokens as given; use `fromCounts`, `fromTexts`, `fromStream` or `fromJSON` instead.
@@ -144,6 +146,13 @@ export class Vocab {
     this.counts = json.counts.slice();
     this.index = index;
     this.specialSet = specials;
+    if (this.level === 'char') {
+      this.byCodePoint = new Map();
+      index.forEach((i, t) => {
+        const cp = t.codePointAt(0)!;
+        if (t.length === (cp > 0xffff ? 2 : 1) && !specials.has(i)) this.byCodePoint!.set(cp, i);
+      });
+    }
   }
 
   /** The number of tokens, specials included (the size of an embedding table or output layer). */
@@ -195,7 +204,28 @@ export class Vocab {
    * error that lists them.
    */
   encode(text: string, options: EncodeOptions = {}): Int32Array {
-    return this.encodeTokens(this.tokenize(text), options);
+    return this.encodeNormalized(this.normalize(text), options);
+  }
+
+  /** `encode` for text already normalised with `vocab.normalize` (e.g. pieces of `normalizedPieces`). */
+  encodeNormalized(s: string, options: EncodeOptions = {}): Int32Array {
+    if (this.byCodePoint === undefined) return this.encodeTokens(this.tokenizer.tokenize(s), options);
+    // Characters: look up code points without building a token array.
+    const bos = options.bos ? this.special('bos', 'encode') : undefined;
+    const eos = options.eos ? this.special('eos', 'encode') : undefined;
+    const out = new Int32Array(s.length + 2);
+    let k = 0;
+    if (bos !== undefined) out[k++] = bos;
+    for (let i = 0; i < s.length; i++) {
+      const cp = s.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      const id = this.byCodePoint.get(cp) ?? this.unkIndex;
+      // Without <unk>, the token path reports every unknown character.
+      if (id === undefined) return this.encodeTokens(this.tokenizer.tokenize(s), options);
+      out[k++] = id;
+    }
+    if (eos !== undefined) out[k++] = eos;
+    return out.slice(0, k);
   }
 
   /** Encodes already tokenised (and normalised) tokens. */
@@ -390,8 +420,30 @@ function compareCodePoints(a: string, b: string): number {
   }
 }
 
-function addCounts(counts: Map<string, number>, tokens: readonly string[]): void {
-  for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+/** Counts tokens: code points for characters (keyed by number, the fast path), words otherwise. */
+class Counter {
+  private readonly chars = new Map<number, number>();
+  private readonly words = new Map<string, number>();
+
+  constructor(private readonly level: 'char' | 'word') {}
+
+  add(text: string): void {
+    if (this.level === 'char') {
+      const m = this.chars;
+      for (let i = 0; i < text.length; i++) {
+        const cp = text.codePointAt(i)!;
+        if (cp > 0xffff) i++;
+        m.set(cp, (m.get(cp) ?? 0) + 1);
+      }
+    } else {
+      for (const t of wordTokenizer.tokenize(text)) this.words.set(t, (this.words.get(t) ?? 0) + 1);
+    }
+  }
+
+  counts(): Map<string, number> {
+    if (this.level === 'word') return this.words;
+    return new Map([...this.chars].map(([cp, c]) => [String.fromCodePoint(cp), c]));
+  }
 }
 
 function buildFromTexts(level: 'char' | 'word', texts: Iterable<string>, options: VocabOptions): Vocab {
@@ -402,16 +454,16 @@ function buildFromTexts(level: 'char' | 'word', texts: Iterable<string>, options
       describe(where, 'an iterable of texts', 'a single string', 'Wrap it in an array: fromTexts([text]).'),
     );
   }
-  const tokenizer = level === 'char' ? charTokenizer : wordTokenizer;
-  const counts = new Map<string, number>();
+  const counter = new Counter(level);
   let n = 0;
   for (const t of texts) {
     if (typeof t !== 'string') {
       throw new DataError(describe(where, 'texts that are strings', `${show(t)} at position ${n}`));
     }
-    addCounts(counts, tokenizer.tokenize(applyText(t, text)));
+    counter.add(applyText(t, text));
     n++;
   }
+  const counts = counter.counts();
   if (counts.size === 0) {
     throw new DataError(
       describe(where, 'at least one token', n === 0 ? 'no texts' : `${n} texts without a token`),
@@ -432,9 +484,9 @@ export async function buildFromStream(
   what = 'an empty text',
 ): Promise<Vocab> {
   const text = resolveTextOptions(options, where);
-  const tokenizer = level === 'char' ? charTokenizer : wordTokenizer;
-  const counts = new Map<string, number>();
-  for await (const piece of normalizedPieces(source, text)) addCounts(counts, tokenizer.tokenize(piece));
+  const counter = new Counter(level);
+  for await (const piece of normalizedPieces(source, text)) counter.add(piece);
+  const counts = counter.counts();
   if (counts.size === 0) throw new DataError(describe(where, 'at least one token', what));
   return Vocab.fromCounts(level, counts, options);
 }

@@ -76,6 +76,22 @@ describe('CharVocab', () => {
     expect(folded.decode(folded.encode('Śüller'))).toBe('Suller');
   });
 
+  it('encodes by code point exactly as by tokens (the fast path agrees)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme' }),
+        fc.string({ unit: 'grapheme' }),
+        fc.boolean(),
+        (known, text, ends) => {
+          fc.pre(known !== '');
+          const v = CharVocab.fromTexts([known], { specials: ['pad', 'unk', 'bos', 'eos'] });
+          const o = { bos: ends, eos: ends };
+          expect(Array.from(v.encode(text, o))).toEqual(Array.from(v.encodeTokens(v.tokenize(text), o)));
+        },
+      ),
+    );
+  });
+
   it('maps unknown characters to <unk>, and renders it when decoding', () => {
     const v = CharVocab.fromTexts(['abc']);
     const ids = v.encode('abz');
