@@ -34,7 +34,7 @@ import { Fn, ModuleBuilder, SIMD } from './emit.js';
 import { detectEnvironment, type Environment } from './env.js';
 import { DEFAULT_GEMM, type GemmShape, GP, gemmScratch, packedBBytes } from './gemm.js';
 import { Heap } from './heap.js';
-import { CONTROL, type SharedModule, SLOT_WORDS, ThreadPool } from './pool.js';
+import { CONTROL_BYTES, type SharedModule, TABLE_BYTES, ThreadPool } from './pool.js';
 
 export interface WasmBackendOptions {
   /** Threads to compute with, the calling thread included (default: min(available cores, 4)). */
@@ -89,6 +89,7 @@ interface PackedB {
 }
 
 const MB = 1024 * 1024;
+const NO_EXTRA = (): readonly number[] => [];
 const PAGE = 65536;
 /** Below this much work (elements × expression size) an elementwise call runs on one thread. */
 const EW_PARALLEL_WORK = 64 * 1024;
@@ -175,7 +176,7 @@ export class WasmBackend implements Backend {
       fns: Object.values(inst.exports) as ((...a: number[]) => unknown)[],
     };
     this.params = heap.alloc(4096);
-    this.gemmParams = heap.alloc(GP.size * 4 * info.threads);
+    this.gemmParams = heap.alloc(GP.size * 4);
     const sc = gemmScratch(gemm);
     this.scratch = Array.from({ length: info.threads }, () => ({
       packA: heap.alloc(sc.packA),
@@ -210,14 +211,22 @@ export class WasmBackend implements Backend {
     const fma = (options.fma ?? true) && hasRelaxedSimd();
     const gemm: GemmShape = { ...DEFAULT_GEMM, fma };
     const heap = new Heap(memory, maxPages);
-    const control = heap.alloc((CONTROL.slots + SLOT_WORDS * 64) * 4);
+    const control = heap.alloc(CONTROL_BYTES);
+    const table = heap.alloc(TABLE_BYTES);
     const coreBytes = buildCoreModule({ shared, initial: 1, maximum: maxPages }, gemm);
     const corePtr = heap.alloc(coreBytes.length);
     new Uint8Array(memory.buffer).set(coreBytes, corePtr);
     let pool: ThreadPool | null = null;
     if (shared) {
       try {
-        pool = await ThreadPool.start(env, memory, control, Math.min(requested, 64), options.spin ?? 20000);
+        pool = await ThreadPool.start(
+          env,
+          memory,
+          control,
+          table,
+          Math.min(requested, 64),
+          options.spin ?? 20000,
+        );
       } catch (err) {
         reason = `worker threads could not be started (${(err as Error).message})`;
       }
@@ -455,23 +464,21 @@ export class WasmBackend implements Backend {
     const rows = total / inner;
     const threads = this.pool?.threads ?? 1;
     const work = total * exprWeight(exprs);
-    const args: number[][] = [];
+    const chunks: number[][] = [];
     if (threads > 1 && work >= EW_PARALLEL_WORK) {
-      if (rows >= threads) {
-        for (let t = 0; t < threads; t++) {
-          const r0 = Math.floor((rows * t) / threads);
-          const r1 = Math.floor((rows * (t + 1)) / threads);
-          if (r1 > r0) args.push([this.params, r0, r1, 0, inner]);
-        }
+      // About two chunks per thread, by rows when there are enough, else by columns (multiples of 4).
+      const want = 2 * threads;
+      if (rows >= want) {
+        for (const [r0, r1] of splitRange(rows, want)) chunks.push([this.params, r0, r1, 0, inner]);
       } else {
-        const chunk = Math.ceil(inner / threads / 4) * 4;
-        for (let c0 = 0; c0 < inner; c0 += chunk)
-          args.push([this.params, 0, rows, c0, Math.min(inner, c0 + chunk)]);
+        for (const [q0, q1] of splitRange(Math.ceil(inner / 4), want)) {
+          chunks.push([this.params, 0, rows, q0 * 4, Math.min(inner, q1 * 4)]);
+        }
       }
     } else {
-      args.push([this.params, 0, rows, 0, inner]);
+      chunks.push([this.params, 0, rows, 0, inner]);
     }
-    this.run(mod, 0, args);
+    this.run(mod, 0, chunks, NO_EXTRA);
     for (const o of outs) o.buffer.version++;
   }
 
@@ -503,10 +510,24 @@ export class WasmBackend implements Backend {
     return mod;
   }
 
-  private run(mod: SharedModule, fn: number, args: readonly (readonly number[])[]): void {
-    if (this.pool) this.pool.run(mod, fn, args);
-    else for (const a of args) mod.fns[fn]!(...a);
+  private run(
+    mod: SharedModule,
+    fn: number,
+    chunks: readonly (readonly number[])[],
+    extra: (thread: number) => readonly number[],
+  ): void {
+    if (this.pool) this.pool.run(mod, fn, chunks, extra);
+    else {
+      const own = extra(0);
+      for (const c of chunks) mod.fns[fn]!(...c, ...own);
+    }
   }
+
+  /** Per-thread GEMM scratch as trailing arguments. */
+  private readonly scratchArgs = (t: number): readonly number[] => {
+    const sc = this.scratch[t]!;
+    return [sc.packA, sc.packB, sc.tile];
+  };
 
   // ------------------------------------------------------------------------------------ matmul
 
@@ -560,27 +581,29 @@ export class WasmBackend implements Backend {
     const threads = this.pool?.threads ?? 1;
     const { mr, nr } = this.gemm;
     const flops = 2 * m * n * k;
-    // Blocks of C per thread: columns (panels of nr) when there are enough, else rows.
+    // Chunks of C for the threads to claim: blocks of columns (each chunk packs all of A) or of
+    // rows (each chunk packs, or streams a cached packed copy of, all of B), whichever moves less.
     const panels = Math.ceil(n / nr);
     const rowPanels = Math.ceil(m / mr);
-    let parts: { i0: number; i1: number; j0: number; j1: number }[] = [{ i0: 0, i1: m, j0: 0, j1: n }];
+    let parts: [number, number, number, number][] = [[0, m, 0, n]];
     let byRows = false;
     if (threads > 1 && flops >= GEMM_PARALLEL_FLOPS) {
-      if (panels >= 2 * threads || panels >= rowPanels) {
-        parts = splitRange(panels, threads).map(([p0, p1]) => ({
-          i0: 0,
-          i1: m,
-          j0: p0 * nr,
-          j1: Math.min(n, p1 * nr),
-        }));
+      const want = 2 * threads;
+      byRows = m > n ? rowPanels >= threads : panels < threads;
+      if (byRows) {
+        parts = splitRange(rowPanels, Math.min(want, rowPanels)).map(([p0, p1]) => [
+          p0 * mr,
+          Math.min(m, p1 * mr),
+          0,
+          n,
+        ]);
       } else {
-        byRows = true;
-        parts = splitRange(rowPanels, threads).map(([p0, p1]) => ({
-          i0: p0 * mr,
-          i1: Math.min(m, p1 * mr),
-          j0: 0,
-          j1: n,
-        }));
+        parts = splitRange(panels, Math.min(want, panels)).map(([p0, p1]) => [
+          0,
+          m,
+          p0 * nr,
+          Math.min(n, p1 * nr),
+        ]);
       }
     }
     // A packed copy of B kept across calls when the same unchanged operand comes back.
@@ -604,36 +627,28 @@ export class WasmBackend implements Backend {
       if (this.packSeen.size > 256) this.packSeen.delete(this.packSeen.keys().next().value!);
     }
     const i32 = this.v().i32;
-    const args: number[][] = [];
-    parts.forEach((part, t) => {
-      const rec = this.gemmParams + t * GP.size * 4;
-      const w = rec >> 2;
-      const sc = this.scratch[t]!;
-      i32[w + GP.a] = base.a;
-      i32[w + GP.b] = base.b;
-      i32[w + GP.c] = base.c;
-      i32[w + GP.m] = m;
-      i32[w + GP.n] = n;
-      i32[w + GP.k] = k;
-      i32[w + GP.lda] = transA ? m : k;
-      i32[w + GP.transA] = transA ? 1 : 0;
-      i32[w + GP.ldb] = transB ? k : n;
-      i32[w + GP.transB] = transB ? 1 : 0;
-      i32[w + GP.ldc] = n;
-      i32[w + GP.bias] = base.bias;
-      i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
-      i32[w + GP.i0] = part.i0;
-      i32[w + GP.i1] = part.i1;
-      i32[w + GP.j0] = part.j0;
-      i32[w + GP.j1] = part.j1;
-      i32[w + GP.packA] = sc.packA;
-      i32[w + GP.packB] = sc.packB;
-      i32[w + GP.cache] = cache;
-      i32[w + GP.cacheValid] = cacheValid;
-      i32[w + GP.tile] = sc.tile;
-      args.push([rec]);
-    });
-    this.run(this.core, this.coreIndex.get('gemm_f32')!, args);
+    const w = this.gemmParams >> 2;
+    i32[w + GP.a] = base.a;
+    i32[w + GP.b] = base.b;
+    i32[w + GP.c] = base.c;
+    i32[w + GP.m] = m;
+    i32[w + GP.n] = n;
+    i32[w + GP.k] = k;
+    i32[w + GP.lda] = transA ? m : k;
+    i32[w + GP.transA] = transA ? 1 : 0;
+    i32[w + GP.ldb] = transB ? k : n;
+    i32[w + GP.transB] = transB ? 1 : 0;
+    i32[w + GP.ldc] = n;
+    i32[w + GP.bias] = base.bias;
+    i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
+    i32[w + GP.cache] = cache;
+    i32[w + GP.cacheValid] = cacheValid;
+    this.run(
+      this.core,
+      this.coreIndex.get('gemm_f32')!,
+      parts.map((p) => [this.gemmParams, ...p]),
+      this.scratchArgs,
+    );
   }
 
   private newPacked(key: string, b: WasmBuffer, bytes: number): PackedB | null {
@@ -658,32 +673,30 @@ export class WasmBackend implements Backend {
     const { m, n, k, transA, transB } = call;
     const threads = this.pool?.threads ?? 1;
     const parts =
-      threads > 1 && 2 * m * n * k >= GEMM_PARALLEL_FLOPS && m >= threads ? splitRange(m, threads) : [[0, m]];
+      threads > 1 && 2 * m * n * k >= GEMM_PARALLEL_FLOPS && m >= threads
+        ? splitRange(m, 2 * threads)
+        : [[0, m]];
     const i32 = this.v().i32;
-    const args: number[][] = [];
-    parts.forEach(([i0, i1], t) => {
-      const rec = this.gemmParams + t * GP.size * 4;
-      const w = rec >> 2;
-      i32[w + GP.a] = base.a;
-      i32[w + GP.b] = base.b;
-      i32[w + GP.c] = base.c;
-      i32[w + GP.m] = m;
-      i32[w + GP.n] = n;
-      i32[w + GP.k] = k;
-      i32[w + GP.lda] = transA ? m : k;
-      i32[w + GP.transA] = transA ? 1 : 0;
-      i32[w + GP.ldb] = transB ? k : n;
-      i32[w + GP.transB] = transB ? 1 : 0;
-      i32[w + GP.ldc] = n;
-      i32[w + GP.bias] = base.bias;
-      i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
-      i32[w + GP.i0] = i0!;
-      i32[w + GP.i1] = i1!;
-      i32[w + GP.j0] = 0;
-      i32[w + GP.j1] = n;
-      args.push([rec]);
-    });
-    this.run(this.core, this.coreIndex.get('gemm_f64')!, args);
+    const w = this.gemmParams >> 2;
+    i32[w + GP.a] = base.a;
+    i32[w + GP.b] = base.b;
+    i32[w + GP.c] = base.c;
+    i32[w + GP.m] = m;
+    i32[w + GP.n] = n;
+    i32[w + GP.k] = k;
+    i32[w + GP.lda] = transA ? m : k;
+    i32[w + GP.transA] = transA ? 1 : 0;
+    i32[w + GP.ldb] = transB ? k : n;
+    i32[w + GP.transB] = transB ? 1 : 0;
+    i32[w + GP.ldc] = n;
+    i32[w + GP.bias] = base.bias;
+    i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
+    this.run(
+      this.core,
+      this.coreIndex.get('gemm_f64')!,
+      parts.map(([i0, i1]) => [this.gemmParams, i0!, i1!, 0, n]),
+      this.scratchArgs,
+    );
   }
 
   /** k = 0: out = (accumulate ? out : 0) + bias. */
@@ -726,7 +739,7 @@ export class WasmBackend implements Backend {
     checkSpan('input', input, 0, outer * size * inner);
     checkSpan('out', out, 0, outer * inner);
     const fn = this.coreIndex.get(reduceName(op, input.dtype))!;
-    this.run(this.core, fn, [[input.ptr, out.ptr, size, inner, 0, outer]]);
+    this.run(this.core, fn, [[input.ptr, out.ptr, size, inner, 0, outer]], NO_EXTRA);
     out.version++;
   }
 
@@ -747,9 +760,12 @@ export class WasmBackend implements Backend {
     checkSpan('out', out, 0, outer * count * inner);
     if (outer * count * inner === 0) return;
     const rowBytes = inner * bytesPerElement(table.dtype);
-    this.run(this.core, this.coreIndex.get('gather')!, [
-      [table.ptr, indices.ptr, out.ptr, axisSize, count, rowBytes, 0, outer],
-    ]);
+    this.run(
+      this.core,
+      this.coreIndex.get('gather')!,
+      [[table.ptr, indices.ptr, out.ptr, axisSize, count, rowBytes, 0, outer]],
+      NO_EXTRA,
+    );
     out.version++;
   }
 
@@ -769,9 +785,12 @@ export class WasmBackend implements Backend {
     checkSpan('out', out, 0, outer * axisSize * inner);
     checkSpan('updates', updates, 0, outer * count * inner);
     if (outer * count * inner === 0) return;
-    this.run(this.core, this.coreIndex.get(scatterName(out.dtype))!, [
-      [out.ptr, indices.ptr, updates.ptr, axisSize, inner, count, 0, outer],
-    ]);
+    this.run(
+      this.core,
+      this.coreIndex.get(scatterName(out.dtype))!,
+      [[out.ptr, indices.ptr, updates.ptr, axisSize, inner, count, 0, outer]],
+      NO_EXTRA,
+    );
     out.version++;
   }
 

@@ -33,35 +33,31 @@ export function buildCoreModule(
 
 /** C = (accumulate ? C : 0) + bias + op(A)·op(B) over rows [i0,i1), columns [j0,j1); one dot product per element. */
 function emitGemmF64(): Fn {
-  const f = new Fn('gemm_f64', ['i32']);
+  // gemm_f64(P, i0, i1, j0, j1, packA, packB, tile): the scratch arguments are unused.
+  const f = new Fn('gemm_f64', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const L = () => f.local('i32');
-  const v = Object.fromEntries(
-    (
-      [
-        'a',
-        'b',
-        'c',
-        'm',
-        'n',
-        'k',
-        'lda',
-        'transA',
-        'ldb',
-        'transB',
-        'ldc',
-        'bias',
-        'accumulate',
-        'i0',
-        'i1',
-        'j0',
-        'j1',
-      ] as const
-    ).map((name) => [name, L()]),
-  ) as Record<string, number>;
-  for (const [name, local] of Object.entries(v))
+  const v: Record<string, number> = { i0: 1, i1: 2, j0: 3, j1: 4 };
+  const names = [
+    'a',
+    'b',
+    'c',
+    'm',
+    'n',
+    'k',
+    'lda',
+    'transA',
+    'ldb',
+    'transB',
+    'ldc',
+    'bias',
+    'accumulate',
+  ] as const;
+  for (const name of names) {
+    v[name] = L();
     f.get(0)
-      .load('i32', GP[name as keyof typeof GP] * 4)
-      .set(local);
+      .load('i32', GP[name] * 4)
+      .set(v[name]);
+  }
   const [sap, sak, sbk, sbn, i, j, p, pa, pb, cp] = [L(), L(), L(), L(), L(), L(), L(), L(), L(), L()];
   const acc = f.local('f64');
   // Byte strides: A(i, p) at a + i*sap + p*sak; B(p, j) at b + p*sbk + j*sbn.

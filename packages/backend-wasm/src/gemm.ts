@@ -28,7 +28,10 @@ export interface GemmShape {
 
 export const DEFAULT_GEMM: GemmShape = { mr: 4, nr: 8, kc: 256, mc: 64, nc: 1024, unroll: 4, fma: false };
 
-/** Field indices (i32 words) of the GEMM parameter record. */
+/**
+ * Field indices (i32 words) of the GEMM parameter record, shared by every thread of a call. The
+ * block of C (i0, i1, j0, j1) and the thread's scratch (packA, packB, tile) are arguments.
+ */
 export const GP = {
   a: 0,
   b: 1,
@@ -43,16 +46,9 @@ export const GP = {
   ldc: 10,
   bias: 11,
   accumulate: 12,
-  i0: 13,
-  i1: 14,
-  j0: 15,
-  j1: 16,
-  packA: 17,
-  packB: 18,
-  cache: 19,
-  cacheValid: 20,
-  tile: 21,
-  size: 22,
+  cache: 13,
+  cacheValid: 14,
+  size: 15,
 } as const;
 
 /** Bytes of per-thread scratch the GEMM needs: packed A block, packed B block, one tile. */
@@ -72,8 +68,10 @@ export function emitGemmF32(s: GemmShape): Fn {
   const nv = nr / 4;
   if (!Number.isInteger(nv) || nv < 1)
     throw new Error(`emitGemmF32: nr must be a multiple of 4, found ${nr}`);
-  const f = new Fn('gemm_f32', ['i32']);
+  // gemm_f32(P, i0, i1, j0, j1, packA, packB, tile)
+  const f = new Fn('gemm_f32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const P = 0;
+  const [i0, i1, j0, j1, packA, packB, tile] = [1, 2, 3, 4, 5, 6, 7];
   const L = () => f.local('i32');
   const a = L();
   const b = L();
@@ -88,15 +86,8 @@ export function emitGemmF32(s: GemmShape): Fn {
   const ldc = L();
   const bias = L();
   const accumulate = L();
-  const i0 = L();
-  const i1 = L();
-  const j0 = L();
-  const j1 = L();
-  const packA = L();
-  const packB = L();
   const cache = L();
   const cacheValid = L();
-  const tile = L();
   const fields: [number, number][] = [
     [a, GP.a],
     [b, GP.b],
@@ -111,15 +102,8 @@ export function emitGemmF32(s: GemmShape): Fn {
     [ldc, GP.ldc],
     [bias, GP.bias],
     [accumulate, GP.accumulate],
-    [i0, GP.i0],
-    [i1, GP.i1],
-    [j0, GP.j0],
-    [j1, GP.j1],
-    [packA, GP.packA],
-    [packB, GP.packB],
     [cache, GP.cache],
     [cacheValid, GP.cacheValid],
-    [tile, GP.tile],
   ];
   for (const [local, field] of fields)
     f.get(P)

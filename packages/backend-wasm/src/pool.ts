@@ -3,14 +3,30 @@ import { WORKER_SOURCE } from './worker-source.js';
 
 /**
  * Fork–join over worker threads that share the backend's memory. A job is one exported function
- * of a kernel module, called on every participating thread with its own arguments (its block of
- * rows or columns); the calling thread takes the first block itself and then waits for the rest.
- * Workers learn about a job through a counter in the control block (no messages once started), so
- * a call costs a few atomic operations when the workers are spinning, or one wake-up otherwise.
+ * of a kernel module applied to a list of chunks (blocks of rows or columns); every thread, the
+ * caller included, claims chunks from an atomic counter until none are left, calling the function
+ * with the chunk's arguments followed by its own (e.g. its scratch buffers). Claiming instead of
+ * a fixed split keeps the caller busy when a worker is slow to wake or is descheduled.
+ * Workers learn about a job through a counter in the control block (no messages once started):
+ * a job costs a few atomic operations while they spin, one wake-up once they sleep.
  */
-export const CONTROL = { seq: 0, done: 1, error: 2, stop: 3, slots: 8 } as const;
+export const CONTROL = {
+  seq: 0,
+  done: 1,
+  error: 2,
+  stop: 3,
+  claim: 4,
+  chunks: 5,
+  chunkWords: 6,
+  slots: 8,
+} as const;
 export const SLOT_WORDS = 16;
-export const MAX_ARGS = SLOT_WORDS - 5;
+export const MAX_THREADS = 64;
+export const MAX_CHUNKS = 256;
+export const MAX_CHUNK_WORDS = 8;
+/** Bytes of the control block (counters, one slot per thread) and of the chunk table. */
+export const CONTROL_BYTES = (CONTROL.slots + SLOT_WORDS * MAX_THREADS) * 4;
+export const TABLE_BYTES = MAX_CHUNKS * MAX_CHUNK_WORDS * 4;
 
 /** A module the workers can compile on first use: an id and where its bytes lie in memory. */
 export interface SharedModule {
@@ -22,19 +38,23 @@ export interface SharedModule {
 
 export class ThreadPool {
   private workerErrors: string[] = [];
+  private view: Int32Array | null = null;
+
   private constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly control: number,
+    private readonly table: number,
     private readonly workers: WorkerHandle[],
     private readonly canBlock: boolean,
     private readonly spin: number,
   ) {}
 
-  /** Starts `threads - 1` workers; `control` is the byte address of a zeroed control block. */
+  /** Starts `threads - 1` workers over zeroed control and table blocks at the given byte addresses. */
   static async start(
     env: Environment,
     memory: WebAssembly.Memory,
     control: number,
+    table: number,
     threads: number,
     spin: number,
   ): Promise<ThreadPool> {
@@ -49,7 +69,7 @@ export class ThreadPool {
               w.onMessage((m) => {
                 if (m === 'ready') resolve();
               });
-              w.post({ memory, control, index: i + 1, spin, slotWords: SLOT_WORDS, words: CONTROL });
+              w.post({ memory, control, table, index: i + 1, spin, slotWords: SLOT_WORDS, words: CONTROL });
             }),
         ),
       );
@@ -57,7 +77,7 @@ export class ThreadPool {
       for (const w of workers) w.terminate();
       throw err;
     }
-    const pool = new ThreadPool(memory, control, workers, env.canBlock, spin);
+    const pool = new ThreadPool(memory, control, table, workers, env.canBlock, spin);
     for (const w of workers) {
       w.onMessage((m) => {
         if (m && typeof m === 'object' && 'error' in m)
@@ -72,54 +92,82 @@ export class ThreadPool {
   }
 
   private ctl(): Int32Array {
-    return new Int32Array(this.memory.buffer, this.control, CONTROL.slots + SLOT_WORDS * 64);
+    const buf = this.memory.buffer;
+    if (!this.view || this.view.buffer !== buf) {
+      this.view = new Int32Array(buf);
+    }
+    return this.view;
   }
 
   /**
-   * Runs `mod.fns[fn]` with `args[t]` on thread t (t = 0 is the caller), for as many threads as
-   * there are argument lists (at most `threads`), and returns when all have finished.
+   * Calls `mod.fns[fn](...chunk, ...extra(t))` for every chunk, spread over the threads (t is the
+   * thread's index, 0 for the caller); returns when all chunks are done.
    */
-  run(mod: SharedModule, fn: number, args: readonly (readonly number[])[]): void {
-    const n = args.length;
+  run(
+    mod: SharedModule,
+    fn: number,
+    chunks: readonly (readonly number[])[],
+    extra: (thread: number) => readonly number[],
+  ): void {
+    const f = mod.fns[fn]!;
+    const n = chunks.length;
     if (n <= 1 || this.workers.length === 0) {
-      for (const a of args) mod.fns[fn]!(...a);
+      const own = extra(0);
+      for (const c of chunks) f(...c, ...own);
       return;
     }
+    if (n > MAX_CHUNKS) throw new Error(`ThreadPool.run: expected at most ${MAX_CHUNKS} chunks, found ${n}`);
+    const width = chunks[0]!.length;
     const c = this.ctl();
+    const base = this.control >> 2;
+    const tab = this.table >> 2;
+    for (let i = 0; i < n; i++) {
+      const ch = chunks[i]!;
+      for (let k = 0; k < width; k++) c[tab + i * MAX_CHUNK_WORDS + k] = ch[k]!;
+    }
     for (let w = 1; w <= this.workers.length; w++) {
-      const s = CONTROL.slots + w * SLOT_WORDS;
-      const a = args[w];
+      const s = base + CONTROL.slots + w * SLOT_WORDS;
+      const own = extra(w);
       c[s] = mod.id;
       c[s + 1] = mod.ptr;
       c[s + 2] = mod.len;
-      c[s + 3] = a ? fn : -1;
-      if (a) {
-        c[s + 4] = a.length;
-        for (let k = 0; k < a.length; k++) c[s + 5 + k] = a[k]!;
-      }
+      c[s + 3] = fn;
+      c[s + 4] = own.length;
+      for (let k = 0; k < own.length; k++) c[s + 5 + k] = own[k]!;
     }
-    Atomics.store(c, CONTROL.done, 0);
-    Atomics.store(c, CONTROL.error, 0);
-    Atomics.add(c, CONTROL.seq, 1);
-    Atomics.notify(c, CONTROL.seq);
+    c[base + CONTROL.chunks] = n;
+    c[base + CONTROL.chunkWords] = width;
+    Atomics.store(c, base + CONTROL.claim, 0);
+    Atomics.store(c, base + CONTROL.done, 0);
+    Atomics.store(c, base + CONTROL.error, 0);
+    Atomics.add(c, base + CONTROL.seq, 1);
+    Atomics.notify(c, base + CONTROL.seq);
     let mainError: unknown = null;
+    const own = extra(0);
     try {
-      mod.fns[fn]!(...args[0]!);
+      for (
+        let i = Atomics.add(c, base + CONTROL.claim, 1);
+        i < n;
+        i = Atomics.add(c, base + CONTROL.claim, 1)
+      ) {
+        f(...chunks[i]!, ...own);
+      }
     } catch (err) {
       mainError = err;
+      Atomics.store(c, base + CONTROL.claim, n);
     }
     const want = this.workers.length;
     let spins = 0;
     for (;;) {
-      const done = Atomics.load(c, CONTROL.done);
+      const done = Atomics.load(c, base + CONTROL.done);
       if (done >= want) break;
       if (++spins > this.spin && this.canBlock) {
-        Atomics.wait(c, CONTROL.done, done, 1);
+        Atomics.wait(c, base + CONTROL.done, done, 1);
         spins = 0;
       }
     }
     if (mainError) throw mainError;
-    if (Atomics.load(c, CONTROL.error) !== 0) {
+    if (Atomics.load(c, base + CONTROL.error) !== 0) {
       const detail = this.workerErrors.shift() ?? 'a worker failed';
       throw new Error(`wasm: a kernel failed on a worker thread: ${detail}`);
     }
@@ -127,9 +175,10 @@ export class ThreadPool {
 
   dispose(): void {
     const c = this.ctl();
-    Atomics.store(c, CONTROL.stop, 1);
-    Atomics.add(c, CONTROL.seq, 1);
-    Atomics.notify(c, CONTROL.seq);
+    const base = this.control >> 2;
+    Atomics.store(c, base + CONTROL.stop, 1);
+    Atomics.add(c, base + CONTROL.seq, 1);
+    Atomics.notify(c, base + CONTROL.seq);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
   }

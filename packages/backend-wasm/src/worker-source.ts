@@ -21,57 +21,78 @@ function workerMain(): void {
       : null;
   const send = (m: unknown) => (nodePort ? nodePort.postMessage(m) : g.postMessage!(m));
   const start = (msg: unknown): void => {
-    const { memory, control, index, spin, slotWords, words } = msg as {
+    const { memory, control, table, index, spin, slotWords, words } = msg as {
       memory: WebAssembly.Memory;
       control: number;
+      table: number;
       index: number;
       spin: number;
       slotWords: number;
-      words: { seq: number; done: number; error: number; stop: number; slots: number };
+      words: {
+        seq: number;
+        done: number;
+        error: number;
+        stop: number;
+        claim: number;
+        chunks: number;
+        chunkWords: number;
+        slots: number;
+      };
     };
     const imports = {
       env: { memory },
       m: { exp: Math.exp, log: Math.log, tanh: Math.tanh, pow: Math.pow, sign: Math.sign },
     };
     const modules = new Map<number, ((...a: number[]) => void)[]>();
+    const base = control >> 2;
+    const tab = table >> 2;
+    const TABLE_STRIDE = 8;
+    let c = new Int32Array(memory.buffer);
     send('ready');
-    const ctl = () => new Int32Array(memory.buffer, control, words.slots + slotWords * 64);
-    let c = ctl();
-    let seen = Atomics.load(c, words.seq);
+    let seen = Atomics.load(c, base + words.seq);
     for (;;) {
       let spins = 0;
-      while (Atomics.load(c, words.seq) === seen) {
+      while (Atomics.load(c, base + words.seq) === seen) {
         if (++spins > spin) {
-          Atomics.wait(c, words.seq, seen);
+          Atomics.wait(c, base + words.seq, seen);
           spins = 0;
         }
       }
-      seen = Atomics.load(c, words.seq);
-      if (Atomics.load(c, words.stop) !== 0) return;
-      if (c.buffer.byteLength !== memory.buffer.byteLength) c = ctl();
-      const s = words.slots + index * slotWords;
-      const fnIndex = c[s + 3]!;
-      if (fnIndex >= 0) {
-        try {
-          const id = c[s]!;
-          let fns = modules.get(id);
-          if (!fns) {
-            const bytes = new Uint8Array(memory.buffer, c[s + 1]!, c[s + 2]!).slice();
-            const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
-            fns = Object.values(inst.exports) as ((...a: number[]) => void)[];
-            modules.set(id, fns);
-          }
-          const n = c[s + 4]!;
-          const args: number[] = [];
-          for (let k = 0; k < n; k++) args.push(c[s + 5 + k]!);
-          fns[fnIndex]!(...args);
-        } catch (err) {
-          Atomics.store(c, words.error, index);
-          send({ error: String((err as Error)?.stack ?? err) });
+      seen = Atomics.load(c, base + words.seq);
+      if (Atomics.load(c, base + words.stop) !== 0) return;
+      if (c.buffer !== memory.buffer) c = new Int32Array(memory.buffer);
+      const s = base + words.slots + index * slotWords;
+      try {
+        const id = c[s]!;
+        let fns = modules.get(id);
+        if (!fns) {
+          const bytes = new Uint8Array(memory.buffer, c[s + 1]!, c[s + 2]!).slice();
+          const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+          fns = Object.values(inst.exports) as ((...a: number[]) => void)[];
+          modules.set(id, fns);
         }
+        const fn = fns[c[s + 3]!]!;
+        const own: number[] = [];
+        for (let k = 0; k < c[s + 4]!; k++) own.push(c[s + 5 + k]!);
+        const n = c[base + words.chunks]!;
+        const width = c[base + words.chunkWords]!;
+        for (
+          let i = Atomics.add(c, base + words.claim, 1);
+          i < n;
+          i = Atomics.add(c, base + words.claim, 1)
+        ) {
+          const args: number[] = [];
+          for (let k = 0; k < width; k++) args.push(c[tab + i * TABLE_STRIDE + k]!);
+          for (const x of own) args.push(x);
+          fn(...args);
+        }
+      } catch (err) {
+        Atomics.store(c, base + words.error, index);
+        Atomics.store(c, base + words.claim, 1 << 30);
+        send({ error: String((err as Error)?.stack ?? err) });
       }
-      Atomics.add(c, words.done, 1);
-      Atomics.notify(c, words.done);
+      Atomics.add(c, base + words.done, 1);
+      Atomics.notify(c, base + words.done);
     }
   };
   if (nodePort) nodePort.on!('message', start);
