@@ -31,7 +31,7 @@ import {
   type ViewClass,
 } from './elementwise.js';
 import { Fn, ModuleBuilder, SIMD } from './emit.js';
-import { detectEnvironment, type Environment } from './env.js';
+import { detectEnvironment } from './env.js';
 import { DEFAULT_GEMM, type GemmShape, GP, gemmScratch, packedBBytes } from './gemm.js';
 import { Heap } from './heap.js';
 import { CONTROL_BYTES, type SharedModule, TABLE_BYTES, ThreadPool } from './pool.js';

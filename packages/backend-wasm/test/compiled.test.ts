@@ -111,8 +111,12 @@ describe.each(['lstm', 'gru'] as const)('compiled %s on wasm equals the js backe
       const before = backend.memory();
       const got = runOn(backend, cell, s, T, 11);
       expectClose(got.ys, ref.ys, 1e-5, `${name} ys`);
-      got.final.forEach((f, i) => expectClose(f, ref.final[i]!, 1e-5, `${name} final ${i}`));
-      got.grads.forEach((g, i) => expectClose(g, ref.grads[i]!, 5e-5, `${name} gradient ${i}`));
+      got.final.forEach((f, i) => {
+        expectClose(f, ref.final[i]!, 1e-5, `${name} final ${i}`);
+      });
+      got.grads.forEach((g, i) => {
+        expectClose(g, ref.grads[i]!, 5e-5, `${name} gradient ${i}`);
+      });
       expect(backend.memory(), `${name}: live buffers after the run`).toEqual(before);
     }
   });

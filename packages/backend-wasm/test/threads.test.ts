@@ -148,4 +148,51 @@ describe('wasm backend on 2 threads', () => {
       expectClose(run(wasm), run(js), 2e-6);
     }
   });
+
+  it('keeps working when the memory grows under running threads', async () => {
+    const small = await WasmBackend.create({ threads: 2, initialMemoryMB: 1 });
+    const before = small.heapInfo().memoryBytes;
+    const [m, n, k] = [256, 512, 256];
+    const a = randomF32(m * k, 11);
+    const b = randomF32(k * n, 12);
+    const run = (be: Backend) => {
+      const out = be.alloc('f32', m * n);
+      be.matmul({
+        a: upload(be, a),
+        b: upload(be, b),
+        out,
+        batch: 1,
+        m,
+        n,
+        k,
+        transA: false,
+        transB: false,
+        aOffset: 0,
+        bOffset: 0,
+        outOffset: 0,
+        aBatchStride: 0,
+        bBatchStride: 0,
+        bias: null,
+        accumulate: false,
+      });
+      const big = be.alloc('f32', 8 << 20);
+      be.elementwise({
+        expr: ex.unary('exp', ex.input(0, 'f32')),
+        inputs: [{ buffer: out, offset: 0, strides: [1] }],
+        out: big,
+        shape: [m * n],
+      });
+      return be.readSync!(big).subarray(0, m * n);
+    };
+    const found = run(small);
+    expect(small.heapInfo().memoryBytes).toBeGreaterThan(before);
+    const expected = run(js);
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const e = expected[i]!;
+      if (Number.isFinite(e)) worst = Math.max(worst, Math.abs(found[i]! - e) / (1 + Math.abs(e)));
+    }
+    expect(worst).toBeLessThan(1e-3);
+    small.dispose();
+  });
 });
