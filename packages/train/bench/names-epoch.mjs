@@ -1,7 +1,7 @@
 // One epoch of a character-level GRU names classifier (the course's task) on the JS backend,
 // trained by the Trainer and by a bare hand-written loop over the same batches, to measure the
 // loop's own overhead. Usage (after building): node bench/names-epoch.mjs [--hidden 128] [--batch 32]
-// [--limit N] [--single-thread]. Timings on a shared machine are noisy: compare the two rows of one run.
+// [--limit N] [--compiled]. Timings on a shared machine are noisy: compare the two rows of one run.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { JsBackend } from '@recur/backend-js';
@@ -16,6 +16,7 @@ const arg = (name, fallback) => {
 const H = arg('hidden', 128);
 const B = arg('batch', 32);
 const LIMIT = arg('limit', Number.POSITIVE_INFINITY);
+const COMPILED = process.argv.includes('--compiled'); // the GRU in @recur/cells' compiled mode
 
 const dataDir = process.env.RECUR_DATA ?? resolve(import.meta.dirname, '../../../../shared/data');
 const namesDir = join(dataDir, 'names');
@@ -47,7 +48,9 @@ function batches(rng) {
       const seqs = items.map((e) => [...e.name].map((c) => index.get(c)));
       const steps = Math.max(...seqs.map((s) => s.length));
       const ids = new Int32Array(items.length * steps);
-      seqs.forEach((s, j) => ids.set(s, j * steps));
+      seqs.forEach((s, j) => {
+        ids.set(s, j * steps);
+      });
       out.push({
         ids,
         steps,
@@ -68,7 +71,13 @@ class NamesModel extends Module {
     );
     this.gru = this.registerModule(
       'gru',
-      new GRU({ inputSize: 32, hiddenSize: H, batchFirst: true, seed: 2 }),
+      new GRU({
+        inputSize: 32,
+        hiddenSize: H,
+        batchFirst: true,
+        seed: 2,
+        ...(COMPILED ? { compiled: true } : {}),
+      }),
     );
     this.head = this.registerModule(
       'head',

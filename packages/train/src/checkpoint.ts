@@ -235,8 +235,9 @@ export interface RestoreTargets {
 
 /**
  * Restores a checkpoint: checks that it fits the model (names and shapes, with a message listing
- * every difference) before changing anything, then loads the weights, the generators' states, and
- * the optimizer's, schedulers' and trainer's states when given.
+ * every difference) before changing anything, then restores the generators' states, the
+ * optimizer's, schedulers' and trainer's states when given, and the weights last (a refused state
+ * leaves the model untouched).
  */
 export function restoreCheckpoint(
   files: CheckpointFiles,
@@ -272,7 +273,7 @@ export function restoreCheckpoint(
   const { tensors } = readSafetensors(files.weights, ref ? { backend: ref.backend } : {});
   let best: Map<string, Tensor> | null = null;
   try {
-    targets.model.loadStateDict(tensors);
+    // Everything that can still refuse the checkpoint goes first; the weights are loaded last.
     if (manifest.rng) restoreRngStates(targets.model, manifest.rng);
     if (targets.optimizer) targets.optimizer.loadStateDict(manifest.optimizer!);
     targets.schedulers?.forEach((s, i) => {
@@ -286,6 +287,7 @@ export function restoreCheckpoint(
       }
       targets.trainer.loadBestStateDict(best);
     }
+    targets.model.loadStateDict(tensors);
   } finally {
     for (const t of tensors.values()) t.dispose();
     if (best) for (const t of best.values()) t.dispose();

@@ -86,11 +86,11 @@ export interface Callbacks {
 }
 
 export interface EarlyStoppingOptions {
-  /** Epochs without improvement of the monitored value before stopping. */
+  /** Stop after this many epochs in a row without improvement of the monitored value (at least 1). */
   readonly patience: number;
   /** Smallest change that counts as an improvement (default 0). */
   readonly minDelta?: number;
-  /** At the end of training, load the weights of the best epoch (default true). */
+  /** When early stopping ends training, load the best epoch's weights (default true); see `restoreBestWeights()`. */
   readonly restoreBest?: boolean;
 }
 
@@ -360,7 +360,7 @@ export class Trainer<B> {
       const seconds = (performance.now() - started) / 1000;
       const logs = await this.endEpoch(epoch, seconds, epochItems, probeBatch);
       for (const c of this.callbacks) await c.onEpochEnd?.(logs);
-      if (o.earlyStopping && this.wait > o.earlyStopping.patience) {
+      if (o.earlyStopping && this.wait >= Math.max(1, o.earlyStopping.patience)) {
         stopReason = 'early-stopping';
         break;
       }
@@ -573,6 +573,16 @@ export class Trainer<B> {
   private disposeBest(): void {
     if (this.bestWeights) for (const t of this.bestWeights.values()) t.dispose();
     this.bestWeights = null;
+  }
+
+  /**
+   * Loads the best epoch's weights into the model (kept when early stopping is on); returns false
+   * when there are none. Early stopping does this itself when it ends training.
+   */
+  restoreBestWeights(): boolean {
+    if (!this.bestWeights) return false;
+    this.options.model.loadStateDict(this.bestWeights);
+    return true;
   }
 
   /** The weights of the best epoch so far, when early stopping keeps them (live tensors; do not dispose). */

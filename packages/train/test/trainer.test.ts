@@ -139,7 +139,7 @@ describe('Trainer', () => {
       },
     });
     expect(history.stopReason).toBe('early-stopping');
-    expect(history.epochs.length).toBe(history.best!.epoch + 4);
+    expect(history.epochs.length).toBe(history.best!.epoch + 3);
     expect(history.epochs.length).toBeLessThan(30);
     expect(weights(model)).toEqual(bestWeights);
   });
