@@ -26,11 +26,11 @@ export interface BenchOptions {
   readonly threads?: readonly number[];
   /** Timed repetitions per system (default 10). */
   readonly reps?: number;
-  /** Repetitions of a slow system: one whose warm-up run took over `slowMs` (default 3). */
+  /** Repetitions of a slow system: one whose check or warm-up run took over `slowMs` (default 3). */
   readonly slowReps?: number;
   /** What counts as slow, in ms (default 1000). */
   readonly slowMs?: number;
-  /** Untimed runs per system after the check run (default 1). */
+  /** Untimed runs per system after the check run (default 1; none for a slow system). */
   readonly warmup?: number;
   /** Overrides the workloads' shapes (for smoke tests; figures are then not the workloads'). */
   readonly shape?: Partial<Shape>;
@@ -134,6 +134,7 @@ class SystemWorker {
   private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
   private readonly ready: Promise<Reply>;
   threads: number;
+  private exited = false;
 
   constructor(
     readonly spec: SystemSpec,
@@ -160,6 +161,7 @@ class SystemWorker {
       this.pending = null;
     });
     this.worker.on('exit', (code) => {
+      this.exited = true;
       this.pending?.reject(new Error(`${this.label}: worker exited with code ${code}`));
       this.pending = null;
     });
@@ -176,16 +178,18 @@ class SystemWorker {
 
   request(req: Request): Promise<Reply> {
     if (this.pending) throw new Error(`${this.label}: a request is already pending`);
+    if (this.exited) return Promise.reject(new Error(`${this.label}: the worker has exited`));
     return new Promise<Reply>((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.postMessage(req);
     });
   }
 
-  async check(): Promise<CheckResult> {
+  /** The check run: its results, and how long it took (it is the first warm-up run too). */
+  async check(): Promise<{ result: CheckResult; ms: number }> {
     const r = await this.request({ type: 'check' });
     if (r.type !== 'checked') throw new Error(`${this.label}: expected a check result, found '${r.type}'`);
-    return r.result;
+    return { result: r.result, ms: r.ms };
   }
 
   async run(): Promise<number> {
@@ -259,7 +263,9 @@ const defaultLog = (line: string) => {
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
   const log = options.log ?? defaultLog;
   const groups = options.workloads?.length ? [...options.workloads] : [...DEFAULT_GROUPS];
-  const systemIds = options.systems?.length ? [...options.systems] : SYSTEMS.map((s) => s.id);
+  const systemIds = options.systems?.length
+    ? [...options.systems]
+    : SYSTEMS.filter((s) => !s.optIn).map((s) => s.id);
   const unknown = systemIds.filter((id) => !SYSTEMS.some((s) => s.id === id));
   if (unknown.length > 0) {
     throw new Error(
@@ -321,16 +327,30 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         for (const t of ts) workers.push(new SystemWorker(s, t, problem));
       }
       // Ours is the reference; when recur-js is not among the systems, it runs for the check alone.
+      const checkMs = new Map<SystemWorker, number>();
       let ref = workers.find((x) => x.spec.id === 'recur-js');
       const extra = ref ? undefined : new SystemWorker(reference, 1, problem);
       ref ??= extra!;
       try {
         await ref.start();
         const ours = await ref.check();
-        for (const x of workers) {
-          await x.start();
+        checkMs.set(ref, ours.ms);
+        for (const x of [...workers]) {
           if (x === ref) continue;
-          const c = compareWithOurs(w, x.label, ours, await x.check());
+          try {
+            await x.start();
+          } catch (e) {
+            // A system that cannot start here (no GPU, no shared memory…) is skipped, with the reason.
+            const reason = `could not start: ${(e as Error).message.split('\n')[0]}`;
+            skipped.push({ workload: w.id, system: x.spec.id, threads: x.threads, reason });
+            log(`  skip ${x.label}: ${reason}`);
+            workers.splice(workers.indexOf(x), 1);
+            await x.close();
+            continue;
+          }
+          const theirs = await x.check();
+          checkMs.set(x, theirs.ms);
+          const c = compareWithOurs(w, x.label, ours.result, theirs.result);
           checks.push({ ...c, system: x.spec.id, threads: x.threads });
           log(
             `  check ${x.label}: ${c.maxAbsDiff !== undefined ? `max |diff| ${c.maxAbsDiff.toExponential(1)}` : `loss rel. diff ${c.lossRelDiff!.toExponential(1)}, grad rel. diff ${c.gradRelDiff!.toExponential(1)}`}`,
@@ -342,11 +362,17 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
       const repsOf = new Map<SystemWorker, number>();
       for (const x of workers) {
-        let slowest = 0;
-        for (let i = 0; i < warmup; i++) slowest = Math.max(slowest, await x.run());
-        const n = slowest > slowMs ? slowReps : reps;
+        // A system slower than slowMs is warm after its check run (JIT and caches: a second of
+        // work is plenty) and gets fewer repetitions; the others get `warmup` more untimed runs.
+        const first = checkMs.get(x)!;
+        const slow = first > slowMs;
+        let last = first;
+        if (!slow) for (let i = 0; i < warmup; i++) last = await x.run();
+        const n = slow || last > slowMs ? slowReps : reps;
         repsOf.set(x, n);
-        log(`  warm ${x.label}: ${slowest.toFixed(1)} ms → ${n} reps`);
+        log(
+          `  warm ${x.label}: check run ${first.toFixed(1)} ms, last warm-up ${last.toFixed(1)} ms → ${n} reps`,
+        );
       }
       const samples = new Map<SystemWorker, number[]>(workers.map((x) => [x, []]));
       const rounds = Math.max(0, ...repsOf.values());

@@ -16,7 +16,7 @@ export interface WorkerInit {
 export type Request = { type: 'check' } | { type: 'run' } | { type: 'close' };
 export type Reply =
   | { type: 'ready'; threads: number }
-  | { type: 'checked'; result: import('./problem.js').CheckResult }
+  | { type: 'checked'; result: import('./problem.js').CheckResult; ms: number }
   | { type: 'ran'; ms: number }
   | { type: 'closed' }
   | { type: 'error'; message: string };
@@ -38,8 +38,11 @@ try {
 port.on('message', async (req: Request) => {
   try {
     if (!runner) throw new Error('not initialised');
-    if (req.type === 'check') reply({ type: 'checked', result: await runner.check() });
-    else if (req.type === 'run') {
+    if (req.type === 'check') {
+      const t0 = performance.now();
+      const result = await runner.check();
+      reply({ type: 'checked', result, ms: performance.now() - t0 });
+    } else if (req.type === 'run') {
       const t0 = performance.now();
       await runner.run();
       reply({ type: 'ran', ms: performance.now() - t0 });

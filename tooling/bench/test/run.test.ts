@@ -6,7 +6,7 @@ describe('runBench (worker threads, small shapes)', () => {
     const lines: string[] = [];
     const r = await runBench({
       workloads: ['W2', 'W4'],
-      systems: ['recur-js', 'tfjs-cpu', 'onnxruntime-node', 'recur-wasm'],
+      systems: ['recur-js', 'tfjs-cpu', 'onnxruntime-node'],
       threads: [1],
       reps: 2,
       shape: { B: 2, T: 3, D: 3, H: 4 },
@@ -35,6 +35,22 @@ describe('runBench (worker threads, small shapes)', () => {
     ]);
     expect(r.skipped.some((s) => s.system === 'onnxruntime-node' && s.workload === 'W4')).toBe(true);
     expect(formatReport(r)).toContain('| W2       | **recur-js**');
+  });
+
+  it('runs our other backends when built, and skips them with the reason otherwise', async () => {
+    const r = await runBench({
+      workloads: ['W2'],
+      systems: ['recur-js', 'recur-wasm'],
+      threads: [1],
+      reps: 1,
+      shape: { B: 2, T: 3, D: 3, H: 4 },
+      log: () => {},
+    });
+    const ran = r.rows.some((x) => x.system === 'recur-wasm');
+    const skip = r.skipped.find((x) => x.system === 'recur-wasm');
+    expect(ran !== (skip !== undefined), JSON.stringify(r.skipped)).toBe(true);
+    if (ran) expect(r.checks.map((c) => c.system)).toEqual(['recur-wasm']);
+    else expect(skip!.reason).toMatch(/not built|could not start/);
   });
 
   it('refuses unknown systems and options', async () => {

@@ -10,22 +10,57 @@ import type { Runner, SystemSpec } from './types.js';
 
 /**
  * Our backends. recur-js is a dependency; the others are loaded from their package in this
- * repository when it is built, and skipped with the reason otherwise. A backend package plugs in by
- * exporting `createBackend({ threads })`; failing that, its exported `…Backend` class is used
- * (`await X.create({ threads })` when it has a static `create`, else `new X({ threads })`).
+ * repository when it is built (`dist/`), and skipped with the reason otherwise. Each entry says
+ * how to create the backend with a number of threads, and which threads it really got.
  */
-const RECUR_BACKENDS: Readonly<
-  Record<string, { dir?: string; backend: string; threads: readonly number[] }>
-> = {
-  'recur-js': { backend: 'js', threads: [1] },
-  'recur-wasm': { dir: 'packages/backend-wasm', backend: 'wasm', threads: [1, 2] },
-  'recur-webgpu': { dir: 'packages/backend-webgpu', backend: 'webgpu', threads: [1] },
+interface RecurBackendEntry {
+  /** The package's folder, for backends loaded from the repository. */
+  readonly dir?: string;
+  /** The module inside `dist/` that `create` receives. */
+  readonly entry?: string;
+  readonly backend: string;
+  readonly threads: readonly number[];
+  /** Runs only when named with --system (it needs hardware this machine may not have). */
+  readonly optIn?: boolean;
+  create(mod: Record<string, unknown>, threads: number): Promise<{ backend: Backend; threads: number }>;
+}
+
+const RECUR_BACKENDS: Readonly<Record<string, RecurBackendEntry>> = {
+  'recur-js': {
+    backend: 'js',
+    threads: [1],
+    create: async () => ({ backend: new JsBackend(), threads: 1 }),
+  },
+  'recur-wasm': {
+    dir: 'packages/backend-wasm',
+    entry: 'index.js',
+    backend: 'wasm',
+    threads: [1, 2],
+    create: async (mod, threads) => {
+      const cls = mod.WasmBackend as {
+        create(o: { threads: number }): Promise<Backend & { threadingInfo?: { threads: number } }>;
+      };
+      const backend = await cls.create({ threads });
+      return { backend, threads: backend.threadingInfo?.threads ?? threads };
+    },
+  },
+  'recur-webgpu': {
+    dir: 'packages/backend-webgpu',
+    entry: 'node.js',
+    backend: 'webgpu',
+    threads: [1],
+    optIn: true,
+    create: async (mod) => {
+      const create = mod.createNodeWebGpuBackend as () => Promise<Backend>;
+      return { backend: await create(), threads: 1 };
+    },
+  },
 };
 
 const repoRoot = new URL('../../../../', import.meta.url);
 
-function distEntry(dir: string): URL {
-  return new URL(`${dir}/dist/index.js`, repoRoot);
+function distEntry(b: RecurBackendEntry): URL {
+  return new URL(`${b.dir}/dist/${b.entry}`, repoRoot);
 }
 
 export const RECUR_SYSTEMS: SystemSpec[] = Object.entries(RECUR_BACKENDS).map(([id, b]) => ({
@@ -34,40 +69,24 @@ export const RECUR_SYSTEMS: SystemSpec[] = Object.entries(RECUR_BACKENDS).map(([
   ours: true,
   threads: b.threads,
   module: 'recur',
+  ...(b.optIn ? { optIn: true } : {}),
   supports: () => null,
   available: async () => {
     if (!b.dir) return null;
     try {
-      await access(fileURLToPath(distEntry(b.dir)));
+      await access(fileURLToPath(distEntry(b)));
       return null;
     } catch {
-      return `${b.dir} is not built here (no ${b.dir}/dist/index.js)`;
+      return `${b.dir} is not built here (no ${b.dir}/dist/${b.entry})`;
     }
   },
 }));
 
-type BackendModule = Record<string, unknown>;
-
-async function makeBackend(system: string, threads: number): Promise<Backend> {
+async function makeBackend(system: string, threads: number): Promise<{ backend: Backend; threads: number }> {
   const b = RECUR_BACKENDS[system];
   if (!b) throw new Error(`recur: unknown system '${system}'`);
-  if (!b.dir) return new JsBackend();
-  const mod = (await import(distEntry(b.dir).href)) as BackendModule;
-  const options = { threads };
-  if (typeof mod.createBackend === 'function') {
-    return (await (mod.createBackend as (o: object) => Promise<Backend> | Backend)(options)) as Backend;
-  }
-  const entry = Object.entries(mod).find(
-    ([k, v]) => /Backend$/.test(k) && typeof v === 'function' && (v as { prototype?: unknown }).prototype,
-  );
-  if (!entry) {
-    throw new Error(`${b.dir} exports neither createBackend({ threads }) nor a …Backend class`);
-  }
-  const cls = entry[1] as {
-    create?: (o: object) => Promise<Backend>;
-    new (o: object): Backend;
-  };
-  return typeof cls.create === 'function' ? await cls.create(options) : new cls(options);
+  const mod = b.dir ? ((await import(distEntry(b).href)) as Record<string, unknown>) : {};
+  return b.create(mod, threads);
 }
 
 const weightsOf = (p: Readonly<Record<string, Tensor>>): CellWeights => ({
@@ -113,8 +132,8 @@ const dispose = (...ts: (Tensor | undefined)[]) => {
 
 const f32 = async (t: Tensor): Promise<Float32Array> => Float32Array.from(await t.data());
 
-export async function create(system: string, threads: number, problem: Problem): Promise<Runner> {
-  const backend = await makeBackend(system, threads);
+export async function create(system: string, requested: number, problem: Problem): Promise<Runner> {
+  const { backend, threads } = await makeBackend(system, requested);
   setBackend(backend);
   const w = problem.workload;
   const { B, T, D, H } = w.shape;
@@ -154,7 +173,7 @@ export async function create(system: string, threads: number, problem: Problem):
       async dispose() {
         compiled.dispose();
         dispose(...xt, ...Object.values(init), ...Object.values(params));
-        backend.dispose?.();
+        backend.dispose();
       },
     };
   }
@@ -216,7 +235,7 @@ export async function create(system: string, threads: number, problem: Problem):
     async dispose() {
       compiled.dispose();
       dispose(x, target, scale, ...Object.values(init), ...Object.values(dfinal), ...Object.values(params));
-      backend.dispose?.();
+      backend.dispose();
     },
   };
 }

@@ -27,6 +27,8 @@ export interface SystemSpec {
   readonly ours: boolean;
   /** Thread counts it runs with; the `--threads` option picks among them. */
   readonly threads: readonly number[];
+  /** Runs only when named with --system (e.g. it needs a GPU). */
+  readonly optIn?: boolean;
   /** The module under `systems/` that runs it (without extension). */
   readonly module: string;
   /** null when the system can run the workload, else why not. */
