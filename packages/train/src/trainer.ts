@@ -357,6 +357,16 @@ export class Trainer<B> {
         stopReason = 'stopped';
         break;
       }
+      if (index === 0) {
+        throw new TrainError(
+          describe(
+            'Trainer.fit',
+            `training batches in epoch ${epoch}`,
+            'none',
+            'Pass trainData as an array or as a function (epoch, rng) => batches: an iterator or generator can be iterated only once.',
+          ),
+        );
+      }
       const seconds = (performance.now() - started) / 1000;
       const logs = await this.endEpoch(epoch, seconds, epochItems, probeBatch);
       for (const c of this.callbacks) await c.onEpochEnd?.(logs);

@@ -263,6 +263,23 @@ describe('Trainer', () => {
     );
     expect(() => new Trainer<SeqBatch>({ ...base, model: {} as Classifier })).toThrow(/a model/);
   });
+
+  it('explains an epoch without batches (a one-shot generator as trainData)', async () => {
+    const model = new Classifier({ ...small });
+    const once = (function* () {
+      yield* batches(data, 48);
+    })();
+    const trainer = new Trainer<SeqBatch>({
+      model,
+      optimizer: new SGD(model, { lr: 0.1 }),
+      step: classifierStep(model),
+      trainData: once,
+      epochs: 2,
+    });
+    await expect(trainer.fit()).rejects.toThrow(
+      /training batches in epoch 1, found none.*iterated only once/,
+    );
+  });
 });
 
 describe('timeStepGradientNorms', () => {
