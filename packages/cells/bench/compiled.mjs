@@ -51,6 +51,13 @@ const time = (fn) => {
   fn();
   return performance.now() - t0;
 };
+// CPU time of this process: less disturbed than wall time by other processes on a shared machine.
+const cpuTime = (fn) => {
+  const c0 = process.cpuUsage();
+  fn();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
 
 // The first compiled call compiles; time it apart, then warm both up.
 const firstCompiled = time(() => step(compiled));
@@ -61,9 +68,13 @@ for (let i = 0; i < 3; i++) {
 }
 const te = [];
 const tc = [];
+const ce = [];
+const cc = [];
 for (let i = 0; i < rounds; i++) {
   te.push(time(() => step(eager)));
   tc.push(time(() => step(compiled)));
+  ce.push(cpuTime(() => step(eager)));
+  cc.push(cpuTime(() => step(compiled)));
   eager.zeroGrad();
   compiled.zeroGrad();
 }
@@ -78,6 +89,9 @@ const result = {
   eagerMs: median(te),
   compiledMs: median(tc),
   speedup: median(te) / median(tc),
+  eagerCpuMs: median(ce),
+  compiledCpuMs: median(cc),
+  cpuSpeedup: median(ce) / median(cc),
   firstCallMs: { eager: firstEager, compiled: firstCompiled },
   compileMs: stats.compileMs,
   programs: stats.programs,
@@ -91,8 +105,10 @@ if (asJson) {
   console.log(
     `  B=${batch} T=${steps} D=${input}${withLengths ? ', variable lengths' : ''}; median of ${rounds}`,
   );
-  console.log(`  eager     ${result.eagerMs.toFixed(2)} ms`);
-  console.log(`  compiled  ${result.compiledMs.toFixed(2)} ms  (${result.speedup.toFixed(2)}× faster)`);
+  console.log(`  eager     ${result.eagerMs.toFixed(2)} ms wall, ${result.eagerCpuMs.toFixed(2)} ms CPU`);
+  console.log(
+    `  compiled  ${result.compiledMs.toFixed(2)} ms wall, ${result.compiledCpuMs.toFixed(2)} ms CPU  (${result.speedup.toFixed(2)}× faster by wall time, ${result.cpuSpeedup.toFixed(2)}× by CPU time)`,
+  );
   console.log(
     `  first compiled call ${firstCompiled.toFixed(1)} ms, of which compiling ${stats.compileMs.toFixed(1)} ms (${stats.programs} program(s))`,
   );

@@ -144,7 +144,6 @@ class ScanCall {
     readonly cache: ScanCache,
     readonly key: string,
     readonly layout: Layout,
-    readonly mode: RecurrentMode,
     readonly train: boolean,
     readonly backend: Backend,
   ) {}
@@ -329,7 +328,7 @@ export class ScanCache {
       train ? 'train' : 'infer',
       mask ? 'masked' : 'dense',
     ].join('|');
-    const call = new ScanCall(this, key, layout, this.mode, train, x.backend);
+    const call = new ScanCall(this, key, layout, train, x.backend);
     let packed: Tensor;
     try {
       packed = apply(compiledScanOp, inputs, { call });
