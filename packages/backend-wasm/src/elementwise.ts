@@ -102,6 +102,7 @@ export function paramWords(rank: number, views: number): number {
 export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Map<string, number>): Fn {
   const vector = vectorizable(sig.exprs, sig.inDTypes);
   const f = new Fn('ew', ['i32', 'i32', 'i32', 'i32', 'i32']);
+  f.hoistConstants = true;
   void mb;
   const [P, rowStart, rowEnd, colStart, colEnd] = [0, 1, 2, 3, 4];
   const R = sig.rank;
@@ -146,6 +147,7 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
   const idx = I();
   const j = I();
   const jEnd = I();
+  const jb = I();
 
   // Load the parameter record.
   f.get(P).load('i32', 0).set(inner);
@@ -209,22 +211,37 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
       }
       f.get(colStart).set(j);
       if (vector) {
-        // Four lanes at a time while four remain.
-        f.get(colEnd).i32(3).op(OP.i32_sub).set(jEnd);
+        // One byte index jb shared by every contiguous view (their row pointers stay put); only
+        // strided views keep pointers of their own. Four lanes at a time while four remain.
+        f.i32(0).set(jb);
+        f.get(colEnd).get(colStart).op(OP.i32_sub).i32(3).op(OP.i32_sub).i32(2).op(OP.i32_shl).set(jEnd);
         f.block().loop();
-        f.get(j).get(jEnd).op(OP.i32_ge_s).brIf(1);
+        f.get(jb).get(jEnd).op(OP.i32_ge_s).brIf(1);
         emitBody(4);
-        f.get(j).i32(4).op(OP.i32_add).set(j);
+        f.get(jb).i32(16).op(OP.i32_add).set(jb);
+        f.br(0).end().end();
+        f.get(colEnd).get(colStart).op(OP.i32_sub).i32(2).op(OP.i32_shl).set(jEnd);
+        f.block().loop();
+        f.get(jb).get(jEnd).op(OP.i32_ge_s).brIf(1);
+        emitBody(1);
+        f.get(jb).i32(4).op(OP.i32_add).set(jb);
+        f.br(0).end().end();
+      } else {
+        f.block().loop();
+        f.get(j).get(colEnd).op(OP.i32_ge_s).brIf(1);
+        emitBody(1);
+        f.get(j).i32(1).op(OP.i32_add).set(j);
         f.br(0).end().end();
       }
-      f.block().loop();
-      f.get(j).get(colEnd).op(OP.i32_ge_s).brIf(1);
-      emitBody(1);
-      f.get(j).i32(1).op(OP.i32_add).set(j);
-      f.br(0).end().end();
     },
   );
   return f;
+
+  /** Pushes the address of view vi's current element (contiguous views in vector code: row pointer + jb). */
+  function addr(vi: number): void {
+    f.get(ptr[vi]!);
+    if (vector && views[vi]!.cls === 'c') f.get(jb).op(OP.i32_add);
+  }
 
   function emitBody(lanes: 4 | 1): void {
     bound.clear();
@@ -235,9 +252,11 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
       if (!vector) {
         f.get(ptr[i]!).load(valType(v.dtype)).set(valLocal[i]!);
       } else if (lanes === 1) {
-        f.get(ptr[i]!).splat32().set(valLocal[i]!);
+        addr(i);
+        f.splat32().set(valLocal[i]!);
       } else if (v.cls === 'c') {
-        f.get(ptr[i]!).load('v128').set(valLocal[i]!);
+        addr(i);
+        f.load('v128').set(valLocal[i]!);
       } else {
         f.get(ptr[i]!).splat32().set(valLocal[i]!);
         f.get(ptr[i]!).get(step[i]!).op(OP.i32_add).get(valLocal[i]!).loadLane32(1).set(valLocal[i]!);
@@ -257,9 +276,11 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
       if (!vector) {
         f.get(ptr[vi]!).get(valLocal[vi]!).store(valType(v.dtype));
       } else if (lanes === 1) {
-        f.get(ptr[vi]!).get(valLocal[vi]!).storeLane32(0);
+        addr(vi);
+        f.get(valLocal[vi]!).storeLane32(0);
       } else if (v.cls === 'c') {
-        f.get(ptr[vi]!).get(valLocal[vi]!).store('v128');
+        addr(vi);
+        f.get(valLocal[vi]!).store('v128');
       } else {
         f.get(ptr[vi]!).get(valLocal[vi]!).storeLane32(0);
         f.get(ptr[vi]!).get(step[vi]!).op(OP.i32_add).get(valLocal[vi]!).storeLane32(1);
@@ -269,6 +290,7 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
     }
     views.forEach((v, vi) => {
       if (vi < nIn && (!used.has(vi) || v.cls === 'b')) return;
+      if (vector && v.cls === 'c') return;
       f.get(ptr[vi]!);
       if (lanes === 4) f.get(step[vi]!).i32(2).op(OP.i32_shl);
       else f.get(step[vi]!);

@@ -187,7 +187,15 @@ export const OP = {
  */
 export class Fn {
   readonly code: number[] = [];
+  /** Instructions run before `code`: initialisation of hoisted constants. */
+  readonly prologue: number[] = [];
+  /**
+   * When set, each distinct v128 constant is computed once into a local at function entry instead
+   * of at every use (engines rebuild a v128.const with several instructions inside loops).
+   */
+  hoistConstants = false;
   private readonly localTypes: ValType[] = [];
+  private readonly constLocals = new Map<string, number>();
 
   constructor(
     readonly name: string | null,
@@ -254,6 +262,17 @@ export class Fn {
 
   /** v128.const from 16 bytes. */
   v128(bytes: ArrayLike<number>): this {
+    if (this.hoistConstants) {
+      const b = Array.from({ length: 16 }, (_, i) => bytes[i]! & 0xff);
+      const key = b.join(',');
+      let l = this.constLocals.get(key);
+      if (l === undefined) {
+        l = this.local('v128');
+        this.prologue.push(0xfd, ...uleb(SIMD.const), ...b, 0x21, ...uleb(l));
+        this.constLocals.set(key, l);
+      }
+      return this.get(l);
+    }
     this.simd(SIMD.const);
     for (let i = 0; i < 16; i++) this.code.push(bytes[i]! & 0xff);
     return this;
@@ -513,6 +532,7 @@ export class ModuleBuilder {
         uleb(n, body);
         body.push(TYPE_CODE[t]);
       }
+      for (const b of f.prologue) body.push(b);
       for (const b of f.code) body.push(b);
       body.push(0x0b);
       uleb(body.length, bodies);

@@ -26,7 +26,7 @@ export interface GemmShape {
   readonly fma: boolean;
 }
 
-export const DEFAULT_GEMM: GemmShape = { mr: 4, nr: 8, kc: 256, mc: 64, nc: 1024, unroll: 4, fma: false };
+export const DEFAULT_GEMM: GemmShape = { mr: 4, nr: 8, kc: 256, mc: 64, nc: 1024, unroll: 1, fma: false };
 
 /**
  * Field indices (i32 words) of the GEMM parameter record, shared by every thread of a call. The

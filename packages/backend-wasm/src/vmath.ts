@@ -6,6 +6,10 @@ import { type Fn, OP, SIMD } from './emit.js';
  * about 1–2 ulp in the usual ranges; special values (NaN, ±Infinity, 0, negatives for log,
  * overflow and underflow) follow IEEE/JavaScript semantics.
  */
+/** 1.5·2^23 and its bit pattern: adding it rounds an f32 in (-2^22, 2^22) to an integer. */
+const MAGIC = 12582912;
+const MAGIC_BITS = 0x4b400000;
+
 export class VMath {
   private readonly t: number[];
 
@@ -34,12 +38,18 @@ export class VMath {
   /** exp(x) of local `x`. */
   exp(x: number): void {
     const f = this.f;
-    const [xc, fx, r, n, y] = this.t as [number, number, number, number, number, number];
+    const [xc, fx, r, n, y, t] = this.t as [number, number, number, number, number, number];
     // Clamp: below -104 the result underflows to 0, above 88.7228 it overflows (fixed at the end).
-    f.get(x).f32x4(-104).simd(SIMD.f32x4_max).f32x4(88.72283).simd(SIMD.f32x4_min).set(xc);
+    // pmax/pmin are single instructions (min/max with NaN and -0 rules are not) and keep NaN here.
+    f.get(x).f32x4(-104).simd(SIMD.f32x4_pmax).f32x4(88.72283).simd(SIMD.f32x4_pmin).set(xc);
+    // Round x·log2(e) to an integer by adding 1.5·2^23: the sum's low mantissa bits are the integer.
     f.get(xc);
     this.mulC(Math.LOG2E);
-    f.simd(SIMD.f32x4_nearest).set(fx);
+    this.addC(MAGIC);
+    f.tee(t);
+    this.addC(-MAGIC);
+    f.set(fx);
+    f.get(t).i32x4(MAGIC_BITS).simd(SIMD.i32x4_sub).set(n);
     // r = x - fx*C1 - fx*C2 (ln 2 in two parts)
     f.get(xc).get(fx);
     this.mulC(0.693359375);
@@ -56,20 +66,16 @@ export class VMath {
     this.addC(1);
     f.set(y);
     // 2^n as two factors 2^(n>>1)·2^(n-(n>>1)), each a normal float even for n in [-150, 128].
-    f.get(fx).simd(SIMD.i32x4_trunc_sat_f32x4_s).set(n);
     f.get(y);
     f.get(n).i32(1).simd(SIMD.i32x4_shr_s).i32x4(127).simd(SIMD.i32x4_add).i32(23).simd(SIMD.i32x4_shl);
     f.simd(SIMD.f32x4_mul);
     f.get(n).get(n).i32(1).simd(SIMD.i32x4_shr_s).simd(SIMD.i32x4_sub).i32x4(127).simd(SIMD.i32x4_add);
     f.i32(23).simd(SIMD.i32x4_shl).simd(SIMD.f32x4_mul);
+    f.set(y);
     // Overflow: x > 88.7228 gives +Infinity.
-    f.f32x4(Number.POSITIVE_INFINITY);
+    f.f32x4(Number.POSITIVE_INFINITY).get(y);
     f.get(x).f32x4(88.72283).simd(SIMD.f32x4_gt);
-    // stack: [result, inf, mask] -> bitselect(inf, result, mask) needs [inf, result, mask]
-    f.set(y); // mask
-    f.set(r); // inf
-    f.set(xc); // result
-    f.get(r).get(xc).get(y).simd(SIMD.bitselect);
+    f.simd(SIMD.bitselect);
   }
 
   /** log(x) of local `x`. */
