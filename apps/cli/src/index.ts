@@ -1,8 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { intArg } from './args.js';
 import { runDemo } from './demo.js';
+import { CliError, Interrupted } from './errors.js';
 import { type CellKind, graphCommand } from './graph.js';
 import { info } from './info.js';
+import type { Io } from './progress.js';
+import { registerModelCommands } from './register.js';
+import type { Hooks } from './run-training.js';
 import { registerW2v } from './w2v.js';
 
 export { type DemoOptions, type DemoResult, runDemo } from './demo.js';
@@ -29,9 +33,23 @@ function formatArg(value: string): string {
 /** Runs the CLI; returns the exit code. Errors print one line, with the stack only under --verbose. */
 export async function main(
   argv: string[],
-  out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
-  err: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+  out?: (s: string) => void,
+  err?: (s: string) => void,
+  hooks: Hooks = {},
 ): Promise<number> {
+  const io: Io = {
+    out: out ?? ((s) => process.stdout.write(`${s}\n`)),
+    err: err ?? ((s) => process.stderr.write(`${s}\n`)),
+    // A live status line only on a terminal, and only when stderr is ours.
+    ...(err === undefined && process.stderr.isTTY
+      ? { status: (s: string) => void process.stderr.write(`\r${s}\x1b[K`) }
+      : {}),
+  };
+  return run(argv, io, hooks);
+}
+
+async function run(argv: string[], io: Io, hooks: Hooks): Promise<number> {
+  const { out, err } = io;
   const program = new Command()
     .name('recur')
     .description('Recurrent neural networks for JavaScript: train, inspect and run models.')
@@ -88,16 +106,28 @@ export async function main(
     });
 
   registerW2v(program, out, err);
+  registerModelCommands(program, io, hooks);
 
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof Interrupted) {
+      err(`recur: ${e.message}; continue with: recur train ${e.kind} --resume ${e.checkpoint}`);
+      return 130;
+    }
     const verbose = argv.includes('--verbose');
-    err(`recur: ${verbose ? (e as Error).stack : (e as Error).message}`);
+    if (verbose) err(`recur: ${(e as Error).stack ?? String(e)}`);
+    else err(`recur: ${oneLine(e)}`);
     return 1;
   }
+}
+
+/** An error's message on one line (library messages may wrap). */
+function oneLine(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return e instanceof CliError ? message : message.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 function mean(xs: number[]): number {
