@@ -739,7 +739,22 @@ export class WasmBackend implements Backend {
     checkSpan('input', input, 0, outer * size * inner);
     checkSpan('out', out, 0, outer * inner);
     const fn = this.coreIndex.get(reduceName(op, input.dtype))!;
-    this.run(this.core, fn, [[input.ptr, out.ptr, size, inner, 0, outer]], NO_EXTRA);
+    const threads = this.pool?.threads ?? 1;
+    const chunks: number[][] = [];
+    const want = 2 * threads;
+    if (threads > 1 && outer * size * inner >= EW_PARALLEL_WORK) {
+      if (outer >= want) {
+        for (const [o0, o1] of splitRange(outer, want))
+          chunks.push([input.ptr, out.ptr, size, inner, o0, o1, 0, inner]);
+      } else {
+        for (const [q0, q1] of splitRange(Math.ceil(inner / 4), want)) {
+          chunks.push([input.ptr, out.ptr, size, inner, 0, outer, q0 * 4, Math.min(inner, q1 * 4)]);
+        }
+      }
+    } else {
+      chunks.push([input.ptr, out.ptr, size, inner, 0, outer, 0, inner]);
+    }
+    this.run(this.core, fn, chunks, NO_EXTRA);
     out.version++;
   }
 

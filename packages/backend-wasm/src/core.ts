@@ -121,13 +121,14 @@ function emitGemmF64(): Fn {
 }
 
 /**
- * reduce(in, out, size, inner, o0, o1): out[o, i] = reduce over s of in[o, s, i] for o in [o0, o1).
+ * reduce(in, out, size, inner, o0, o1, i0, i1): out[o, i] = reduce over s of in[o, s, i] for o in
+ * [o0, o1) and i in [i0, i1).
  * Sums accumulate in f64 (f32 inputs four lanes at a time when inner >= 4); max/min propagate NaN;
  * argmax/argmin report the first extreme index (or the first NaN) as i32.
  */
 function emitReduce(op: ReduceOp, t: DType): Fn {
-  const f = new Fn(reduceName(op, t), ['i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [IN, OUT, SIZE, INNER, O0, O1] = [0, 1, 2, 3, 4, 5];
+  const f = new Fn(reduceName(op, t), ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [IN, OUT, SIZE, INNER, O0, O1, I0, I1] = [0, 1, 2, 3, 4, 5, 6, 7];
   const L = () => f.local('i32');
   const [o, i, s, p, rowStep, outp, best] = [L(), L(), L(), L(), L(), L(), L()];
   const es = t === 'f64' ? 8 : 4;
@@ -146,11 +147,11 @@ function emitReduce(op: ReduceOp, t: DType): Fn {
     O1,
     1,
     () => {
-      f.i32(0).set(i);
+      f.get(I0).set(i);
       if (op === 'sum' && t === 'f32') {
         // Four columns at a time: f64x2 accumulators over the promoted halves.
         const iEnd = L();
-        f.get(INNER).i32(3).op(OP.i32_sub).set(iEnd);
+        f.get(I1).i32(3).op(OP.i32_sub).set(iEnd);
         f.block().loop();
         f.get(i).get(iEnd).op(OP.i32_ge_s).brIf(1);
         f.v128(new Uint8Array(16)).set(vacc0).v128(new Uint8Array(16)).set(vacc1);
@@ -193,7 +194,7 @@ function emitReduce(op: ReduceOp, t: DType): Fn {
       }
       // Remaining columns one at a time.
       f.block().loop();
-      f.get(i).get(INNER).op(OP.i32_ge_s).brIf(1);
+      f.get(i).get(I1).op(OP.i32_ge_s).brIf(1);
       f.get(IN)
         .get(o)
         .get(SIZE)

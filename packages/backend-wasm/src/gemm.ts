@@ -445,6 +445,20 @@ export function emitGemmF32(s: GemmShape): Fn {
         f.get(cp).get(t0).op(OP.i32_add).set(cp);
         f.br(0).end().end();
         f.else();
+        if (mr === 4) {
+          // Row-major A with a whole panel: 4×4 blocks loaded by rows and transposed in registers.
+          f.get(transA)
+            .op(OP.i32_eqz)
+            .get(ir)
+            .i32(4)
+            .op(OP.i32_add)
+            .get(mcEnd)
+            .op(OP.i32_le_s)
+            .op(OP.i32_and);
+          f.if();
+          emitPackARowMajor4();
+          f.else();
+        }
         f.forRange(
           t3,
           () => f.i32(0),
@@ -483,9 +497,78 @@ export function emitGemmF32(s: GemmShape): Fn {
             f.end();
           },
         );
+        if (mr === 4) f.end();
         f.end();
       },
     );
+  }
+
+  /** Packs 4 full rows of row-major A (from row ir, columns pc..pc+kc) into the panel at dst. */
+  function emitPackARowMajor4(): void {
+    const [r0, r1, r2, r3] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+    const [u0, u1, u2, u3] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+    const row = f.local('i32');
+    const end4 = f.local('i32');
+    // cp = a + (ir*lda + pc)*4 ; row = lda*4 bytes ; ap = dst ; end4 = dst + (kc & ~3)*16
+    f.get(a)
+      .get(ir)
+      .get(lda)
+      .op(OP.i32_mul)
+      .get(pc)
+      .op(OP.i32_add)
+      .i32(2)
+      .op(OP.i32_shl)
+      .op(OP.i32_add)
+      .set(cp);
+    f.get(lda).i32(2).op(OP.i32_shl).set(row);
+    f.get(dst).set(ap);
+    f.get(dst).get(kc).i32(-4).op(OP.i32_and).i32(4).op(OP.i32_shl).op(OP.i32_add).set(end4);
+    f.get(dst).get(kc).i32(4).op(OP.i32_shl).op(OP.i32_add).set(pEnd);
+    f.block().loop();
+    f.get(ap).get(end4).op(OP.i32_ge_u).brIf(1);
+    f.get(cp).load('v128').set(r0);
+    f.get(cp).get(row).op(OP.i32_add).load('v128').set(r1);
+    f.get(cp).get(row).i32(1).op(OP.i32_shl).op(OP.i32_add).load('v128').set(r2);
+    f.get(cp).get(row).i32(3).op(OP.i32_mul).op(OP.i32_add).load('v128').set(r3);
+    // u0 = (a0 b0 a1 b1), u1 = (a2 b2 a3 b3), u2 = (c0 d0 c1 d1), u3 = (c2 d2 c3 d3)
+    shuffle32(r0, r1, [0, 4, 1, 5], u0);
+    shuffle32(r0, r1, [2, 6, 3, 7], u1);
+    shuffle32(r2, r3, [0, 4, 1, 5], u2);
+    shuffle32(r2, r3, [2, 6, 3, 7], u3);
+    // column p: (a_p b_p c_p d_p)
+    f.get(ap);
+    shuffle32(u0, u2, [0, 1, 4, 5]);
+    f.store('v128', 0);
+    f.get(ap);
+    shuffle32(u0, u2, [2, 3, 6, 7]);
+    f.store('v128', 16);
+    f.get(ap);
+    shuffle32(u1, u3, [0, 1, 4, 5]);
+    f.store('v128', 32);
+    f.get(ap);
+    shuffle32(u1, u3, [2, 3, 6, 7]);
+    f.store('v128', 48);
+    f.get(ap).i32(64).op(OP.i32_add).set(ap);
+    f.get(cp).i32(16).op(OP.i32_add).set(cp);
+    f.br(0).end().end();
+    // The last kc % 4 columns one value at a time.
+    f.block().loop();
+    f.get(ap).get(pEnd).op(OP.i32_ge_u).brIf(1);
+    for (let r = 0; r < 4; r++) {
+      f.get(ap).get(cp);
+      if (r > 0) f.get(row).i32(r).op(OP.i32_mul).op(OP.i32_add);
+      f.load('f32').store('f32', r * 4);
+    }
+    f.get(ap).i32(16).op(OP.i32_add).set(ap);
+    f.get(cp).i32(4).op(OP.i32_add).set(cp);
+    f.br(0).end().end();
+  }
+
+  /** i8x16.shuffle of two vectors by 32-bit lanes (0–3 from x, 4–7 from y); result set or left on the stack. */
+  function shuffle32(x: number, y: number, lanes: readonly number[], into?: number): void {
+    f.get(x).get(y).simd(SIMD.shuffle);
+    for (const l of lanes) for (let b = 0; b < 4; b++) f.op(l * 4 + b);
+    if (into !== undefined) f.set(into);
   }
 
   function nrLocalValue(v: number): number {

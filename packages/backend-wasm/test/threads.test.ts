@@ -195,4 +195,22 @@ describe('wasm backend on 2 threads', () => {
     expect(worst).toBeLessThan(1e-3);
     small.dispose();
   });
+
+  it.each([
+    [1, 300, 1001],
+    [5000, 20, 3],
+  ])(
+    'splits reductions of [outer=%i, size=%i, inner=%i] and agrees with the reference',
+    (outer, size, inner) => {
+      const data = randomF32(outer * size * inner, 13);
+      for (const op of ['sum', 'max', 'argmin'] as const) {
+        const run = (be: Backend) => {
+          const out = be.alloc(op === 'argmin' ? 'i32' : 'f32', outer * inner);
+          be.reduce({ op, input: upload(be, data), out, outer, size, inner });
+          return be.readSync!(out);
+        };
+        expectClose(run(wasm), run(js), 1e-6);
+      }
+    },
+  );
 });
