@@ -3,7 +3,8 @@
 // loop's own overhead. Usage (after building): node bench/names-epoch.mjs [--hidden 128] [--batch 32]
 // [--limit N] [--compiled]. Timings on a shared machine are noisy: compare the two rows of one run.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { JsBackend } from '@recur/backend-js';
 import { Embedding, GRU, Linear, Module } from '@recur/cells';
 import * as R from '@recur/tensor';
@@ -18,7 +19,8 @@ const B = arg('batch', 32);
 const LIMIT = arg('limit', Number.POSITIVE_INFINITY);
 const COMPILED = process.argv.includes('--compiled'); // the GRU in @recur/cells' compiled mode
 
-const dataDir = process.env.RECUR_DATA ?? resolve(import.meta.dirname, '../../../../shared/data');
+const dataDir =
+  process.env.RECUR_DATA ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data');
 const namesDir = join(dataDir, 'names');
 if (!existsSync(namesDir)) throw new Error(`expected the names data at ${namesDir}; set RECUR_DATA`);
 const files = readdirSync(namesDir)

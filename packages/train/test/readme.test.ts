@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 
-const here = import.meta.dirname;
+const here = dirname(fileURLToPath(import.meta.url));
 const generated = join(here, 'readme-examples.generated.ts');
 afterAll(async () => {
   if (!process.env.KEEP_README_MODULE) await rm(generated, { force: true });
