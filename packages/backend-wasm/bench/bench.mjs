@@ -67,6 +67,14 @@ function time(fn) {
   return performance.now() - t0;
 }
 
+/** Wall time and the process's CPU time (all threads) of one run, in ms. */
+function timeWithCpu(fn) {
+  const c0 = process.cpuUsage();
+  const wall = time(fn);
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[s.length >> 1], min: s[0], n: s.length };
@@ -82,6 +90,8 @@ for (const c of configs) {
   c.work = setup(c.backend);
   c.fwd = [];
   c.train = [];
+  c.fwdCpu = [];
+  c.trainCpu = [];
   c.work.forward();
   c.work.trainStep();
   if (c.backend.threadingInfo) {
@@ -93,18 +103,27 @@ for (const c of configs) {
 for (let r = 0; r < ROUNDS; r++) {
   for (const c of configs) {
     if (r >= c.rounds) continue;
-    c.fwd.push(time(() => c.work.forward()));
-    c.train.push(time(() => c.work.trainStep()));
+    const f = timeWithCpu(() => c.work.forward());
+    const t = timeWithCpu(() => c.work.trainStep());
+    c.fwd.push(f.wall);
+    c.fwdCpu.push(f.cpu);
+    c.train.push(t.wall);
+    c.trainCpu.push(t.cpu);
   }
 }
 
 console.log(`\nLSTM B=${B} T=${T} D=${D} H=${H}, f32, compiled scan; ms, median (min) over rounds`);
-console.log('backend           W2 forward           W1 training step');
+console.log(
+  'CPU = process CPU time of the run, all threads (on one thread: the wall time of an idle machine)',
+);
+console.log('backend           W2 forward wall      W2 CPU      W1 training wall     W1 CPU');
 for (const c of configs) {
   const f = stats(c.fwd);
   const t = stats(c.train);
+  const fc = stats(c.fwdCpu);
+  const tc = stats(c.trainCpu);
   console.log(
-    `${c.name.padEnd(16)}  ${`${fmt(f.median)} (${fmt(f.min)})`.padEnd(19)}  ${fmt(t.median)} (${fmt(t.min)})   [${f.n} rounds]`,
+    `${c.name.padEnd(16)}  ${`${fmt(f.median)} (${fmt(f.min)})`.padEnd(19)}  ${fmt(fc.median).padEnd(10)}  ${`${fmt(t.median)} (${fmt(t.min)})`.padEnd(19)}  ${fmt(tc.median).padEnd(8)} [${f.n} rounds]`,
   );
 }
 const js = configs.find((c) => c.name === 'js');
