@@ -105,7 +105,7 @@ export {
 } from './ops/shape-ops.js';
 export { OPS, type OpAttrs, type OpName } from './ops/table.js';
 export { scalar, type TensorLike } from './ops/util.js';
-export { Rng } from './random.js';
+export { Rng, type RngState } from './random.js';
 export { type BackendEntry, BackendRegistry, checkBackend } from './registry.js';
 export { broadcastShapes, type Shape, sizeOf, stridesOf } from './shape.js';
 export { Storage } from './storage.js';

@@ -1,5 +1,11 @@
 import { RecurError } from './errors.js';
 
+/** A generator's state as `Rng.state()` returns it. */
+export interface RngState {
+  readonly words: readonly [number, number, number, number];
+  readonly spare: number | null;
+}
+
 /**
  * A seeded pseudo-random generator (xoshiro128**, seeded through splitmix32). Every random
  * source in Recur takes one of these or a seed, so runs are reproducible.
@@ -27,6 +33,37 @@ export class Rng {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next();
+  }
+
+  /** The generator's state (xoshiro128** words and a cached normal deviate), to resume it later. */
+  state(): RngState {
+    return { words: [this.s0, this.s1, this.s2, this.s3], spare: this.spare };
+  }
+
+  /** Puts the generator in a state from `state()`: its next draws are those the saved one would make. */
+  setState(state: RngState): void {
+    const w: unknown = state?.words;
+    if (
+      !Array.isArray(w) ||
+      w.length !== 4 ||
+      !w.every((v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 32)
+    ) {
+      throw new RecurError(
+        `Rng.setState: expected { words: four 32-bit integers, spare: number | null } as returned by state(), found ${JSON.stringify(state)}.`,
+      );
+    }
+    if ((w as number[]).every((v) => v === 0)) {
+      throw new RecurError(
+        'Rng.setState: expected a state with a non-zero word, found all zeros (xoshiro would only draw zeros).',
+      );
+    }
+    [this.s0, this.s1, this.s2, this.s3] = (w as number[]).map((v) => v | 0) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    this.spare = typeof state.spare === 'number' && Number.isFinite(state.spare) ? state.spare : null;
   }
 
   /** A uniform 32-bit unsigned integer. */

@@ -10,33 +10,14 @@ export interface RngSnapshot {
   readonly spare: number | null;
 }
 
-interface RngInternals {
-  s0: number;
-  s1: number;
-  s2: number;
-  s3: number;
-  spare: number | null;
-}
-
-function internals(rng: Rng): RngInternals {
-  const r = rng as unknown as RngInternals;
-  if (![r.s0, r.s1, r.s2, r.s3].every((v) => typeof v === 'number')) {
-    throw new TrainError(
-      'rngState: expected an Rng of @recur/tensor with a xoshiro128** state (s0..s3), found another layout. Update @recur/train and @recur/tensor together.',
-    );
-  }
-  return r;
-}
-
 /** The state of a generator, to continue its sequence exactly later with `setRngState`. */
 export function rngState(rng: Rng, path = ''): RngSnapshot {
-  const r = internals(rng);
-  return { path, state: [r.s0, r.s1, r.s2, r.s3], spare: r.spare };
+  const { words, spare } = rng.state();
+  return { path, state: [...words], spare };
 }
 
 /** Puts a generator in a saved state: its next draws are those the saved one would have made. */
 export function setRngState(rng: Rng, snapshot: RngSnapshot): void {
-  const r = internals(rng);
   const s = snapshot?.state;
   if (
     !Array.isArray(s) ||
@@ -45,11 +26,10 @@ export function setRngState(rng: Rng, snapshot: RngSnapshot): void {
   ) {
     throw new TrainError(describe('setRngState', 'a state of four 32-bit integers', typeName(s)));
   }
-  r.s0 = s[0]! | 0;
-  r.s1 = s[1]! | 0;
-  r.s2 = s[2]! | 0;
-  r.s3 = s[3]! | 0;
-  r.spare = typeof snapshot.spare === 'number' ? snapshot.spare : null;
+  rng.setState({
+    words: [s[0]!, s[1]!, s[2]!, s[3]!],
+    spare: typeof snapshot.spare === 'number' ? snapshot.spare : null,
+  });
 }
 
 /**
