@@ -165,18 +165,52 @@ export function rotatedCorpus(path, key, part, parts) {
 }
 
 // --- Runs, each in a fresh process.
+
+/**
+ * CPU seconds used so far by the children this process waited for (Linux: cutime + cstime of
+ * /proc/self/stat), or NaN elsewhere. On a loaded machine wall time counts the time the process
+ * waited for a core; CPU time does not, and word2vec.c's own rate is per CPU second.
+ */
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+function childCpuSeconds() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[13]) + Number(rest[14])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * One run of word2vec.c: wall and CPU seconds of the whole process, the words of the corpus, and
+ * its own training rate (its last "Words/thread/sec", measured with clock(): per CPU second).
+ */
 export function runC(train, output) {
+  const cpu0 = childCpuSeconds();
   const t0 = performance.now();
   const r = spawnSync(cBin, cArgs(train, output), { encoding: 'utf8', maxBuffer: 1 << 28 });
   const wall = (performance.now() - t0) / 1000;
+  const cpu = childCpuSeconds() - cpu0;
   if (r.status !== 0) throw new Error(`word2vec.c failed: ${r.stderr}`);
   const trainWords = Number(/Words in train file: (\d+)/.exec(r.stdout)?.[1]);
   const rates = [...r.stdout.matchAll(/Words\/thread\/sec: ([\d.]+)k/g)];
-  const loop = rates.length ? Number(rates.at(-1)[1]) * 1000 : Number.NaN;
-  return { wall, trainWords, loop };
+  const loopCpu = rates.length ? Number(rates.at(-1)[1]) * 1000 : Number.NaN;
+  return { wall, cpu, trainWords, loop: Number.NaN, loopCpu };
 }
 
+/**
+ * One run of Recur (bench/train-js.mjs): wall and CPU seconds of the whole process, the words of
+ * the corpus, and its training rate per wall-clock second and per CPU second.
+ */
 export function runJs(train, output, options) {
+  const cpu0 = childCpuSeconds();
   const t0 = performance.now();
   const r = spawnSync(
     process.execPath,
@@ -186,9 +220,16 @@ export function runJs(train, output, options) {
     },
   );
   const wall = (performance.now() - t0) / 1000;
+  const cpu = childCpuSeconds() - cpu0;
   if (r.status !== 0) throw new Error(`@recur/embeddings failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1));
-  return { wall, trainWords: j.trainWords, loop: j.wordsPerSecondPerThread };
+  return {
+    wall,
+    cpu,
+    trainWords: j.trainWords,
+    loop: j.wordsPerSecondPerThread,
+    loopCpu: j.wordsPerCpuSecond,
+  };
 }
 
 // --- Quality, computed by the same code for both tools.

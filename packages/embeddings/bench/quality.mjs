@@ -10,6 +10,9 @@
 // stream meets the text differently (other subsampling, windows and negatives). Recur trains on the
 // same rotated file and also takes seed i + 1. Run 0 is the corpus as it is, seed 1.
 //
+// Speed: word2vec.c measures its rate with clock(), per CPU second; so does this script for Recur
+// (and for both whole processes). On a loaded machine, compare the CPU-time figures.
+//
 // Environment: RUNS (runs per tool and corpus, default 10), CORPORA (default "brown"; also
 // "brown+wiki", "lee", or a file under text/), RECUR_OPTIONS (JSON merged into Recur's options, for
 // experiments, e.g. '{"tableSize":100000000}'), RECUR_DATA (the data sets folder).
@@ -93,8 +96,8 @@ for (const name of corpora) {
     const row = { run: i, seed: i + 1, c: { ...c, ...summary(qc) }, js: { ...js, ...summary(qj) } };
     rows.push(row);
     process.stderr.write(
-      `${name} run ${i}: C ws ${pts(row.c.ws)} sl ${pts(row.c.sl)} an ${pts(row.c.an)} ${k(c.loop)}/s | ` +
-        `Recur ws ${pts(row.js.ws)} sl ${pts(row.js.sl)} an ${pts(row.js.an)} ${k(js.loop)}/s\n`,
+      `${name} run ${i}: C ws ${pts(row.c.ws)} sl ${pts(row.c.sl)} an ${pts(row.c.an)} ${k(c.loopCpu)}/cpu-s | ` +
+        `Recur ws ${pts(row.js.ws)} sl ${pts(row.js.sl)} an ${pts(row.js.an)} ${k(js.loopCpu)}/cpu-s\n`,
     );
   }
   const first = rows[0];
@@ -118,11 +121,15 @@ for (const name of corpora) {
     const { d, lo, hi } = difference(js, c);
     console.log(`| ${what} | ${cell(c)} | ${cell(js)} | ${sgn(d)} (${sgn(lo)} to ${sgn(hi)}) |`);
   }
-  const lc = median(rows.map((r) => r.c.loop));
-  const lj = median(rows.map((r) => r.js.loop));
-  console.log(
-    `| words/s/thread, training loop (median) | ${k(lc)} | ${k(lj)} | ratio ${(lj / lc).toFixed(2)} |`,
-  );
+  const words = settings.iter * first.c.trainWords;
+  const speed = (what, f) => {
+    const c = median(rows.map((r) => f(r.c)));
+    const js = median(rows.map((r) => f(r.js)));
+    console.log(`| ${what} | ${k(c)} | ${k(js)} | ratio ${(js / c).toFixed(2)} |`);
+  };
+  speed('words per CPU second, training loop (median)', (r) => r.loopCpu);
+  speed('words per CPU second, whole run (median)', (r) => words / r.cpu);
+  speed('words/s/thread, whole run, wall clock (median)', (r) => words / r.wall);
   const out = join(cache, `quality-${key}.json`);
   writeFileSync(`${out}.tmp`, JSON.stringify({ settings, runs, extra, rows }, null, 1));
   renameSync(`${out}.tmp`, out);
