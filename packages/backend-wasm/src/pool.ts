@@ -5,14 +5,19 @@ import { WORKER_SOURCE } from './worker-source.js';
  * Fork–join over worker threads that share the backend's memory. A job is one exported function
  * of a kernel module applied to a list of chunks (blocks of rows or columns); every thread, the
  * caller included, claims chunks from an atomic counter until none are left, calling the function
- * with the chunk's arguments followed by its own (e.g. its scratch buffers). Claiming instead of
- * a fixed split keeps the caller busy when a worker is slow to wake or is descheduled.
- * Workers learn about a job through a counter in the control block (no messages once started):
- * a job costs a few atomic operations while they spin, one wake-up once they sleep.
+ * with the chunk's arguments followed by its own (e.g. its scratch buffers). The caller waits only
+ * for chunks that were claimed, never for a worker to show up: on a busy machine a descheduled
+ * worker simply takes no part, and the caller does the work.
+ *
+ * Workers learn about a job through `seq` in the control block (no messages once started): odd
+ * while the caller writes a job, even once it is published. The claim word holds the job's tag
+ * (high bits) and the next chunk index (low 10 bits); workers claim by compare-and-swap, so one
+ * that wakes late can never take a chunk of a later job. A job costs a few atomic operations while
+ * workers spin, one wake-up once they sleep.
  */
 export const CONTROL = {
   seq: 0,
-  done: 1,
+  finished: 1,
   error: 2,
   stop: 3,
   claim: 4,
@@ -20,9 +25,10 @@ export const CONTROL = {
   chunkWords: 6,
   slots: 8,
 } as const;
+export const CLAIM_BITS = 10;
 export const SLOT_WORDS = 16;
 export const MAX_THREADS = 64;
-export const MAX_CHUNKS = 256;
+export const MAX_CHUNKS = 512;
 export const MAX_CHUNK_WORDS = 8;
 /** Bytes of the control block (counters, one slot per thread) and of the chunk table. */
 export const CONTROL_BYTES = (CONTROL.slots + SLOT_WORDS * MAX_THREADS) * 4;
@@ -69,7 +75,17 @@ export class ThreadPool {
               w.onMessage((m) => {
                 if (m === 'ready') resolve();
               });
-              w.post({ memory, control, table, index: i + 1, spin, slotWords: SLOT_WORDS, words: CONTROL });
+              w.post({
+                memory,
+                control,
+                table,
+                index: i + 1,
+                spin,
+                slotWords: SLOT_WORDS,
+                claimBits: CLAIM_BITS,
+                tableStride: MAX_CHUNK_WORDS,
+                words: CONTROL,
+              });
             }),
         ),
       );
@@ -121,6 +137,9 @@ export class ThreadPool {
     const c = this.ctl();
     const base = this.control >> 2;
     const tab = this.table >> 2;
+    // Unpublish (odd seq), write the job, publish (even seq) with a fresh claim word.
+    const seq = Atomics.load(c, base + CONTROL.seq);
+    Atomics.store(c, base + CONTROL.seq, seq + 1);
     for (let i = 0; i < n; i++) {
       const ch = chunks[i]!;
       for (let k = 0; k < width; k++) c[tab + i * MAX_CHUNK_WORDS + k] = ch[k]!;
@@ -137,32 +156,32 @@ export class ThreadPool {
     }
     c[base + CONTROL.chunks] = n;
     c[base + CONTROL.chunkWords] = width;
-    Atomics.store(c, base + CONTROL.claim, 0);
-    Atomics.store(c, base + CONTROL.done, 0);
+    const next = seq + 2;
+    const tag = (next >>> 1) & 0x3fffff;
+    Atomics.store(c, base + CONTROL.finished, 0);
     Atomics.store(c, base + CONTROL.error, 0);
-    Atomics.add(c, base + CONTROL.seq, 1);
+    Atomics.store(c, base + CONTROL.claim, tag << CLAIM_BITS);
+    Atomics.store(c, base + CONTROL.seq, next);
     Atomics.notify(c, base + CONTROL.seq);
     let mainError: unknown = null;
     const own = extra(0);
-    try {
-      for (
-        let i = Atomics.add(c, base + CONTROL.claim, 1);
-        i < n;
-        i = Atomics.add(c, base + CONTROL.claim, 1)
-      ) {
+    const mask = (1 << CLAIM_BITS) - 1;
+    for (;;) {
+      const i = Atomics.add(c, base + CONTROL.claim, 1) & mask;
+      if (i >= n) break;
+      try {
         f(...chunks[i]!, ...own);
+      } catch (err) {
+        mainError ??= err;
       }
-    } catch (err) {
-      mainError = err;
-      Atomics.store(c, base + CONTROL.claim, n);
+      Atomics.add(c, base + CONTROL.finished, 1);
     }
-    const want = this.workers.length;
     let spins = 0;
     for (;;) {
-      const done = Atomics.load(c, base + CONTROL.done);
-      if (done >= want) break;
+      const finished = Atomics.load(c, base + CONTROL.finished);
+      if (finished >= n) break;
       if (++spins > this.spin && this.canBlock) {
-        Atomics.wait(c, base + CONTROL.done, done, 1);
+        Atomics.wait(c, base + CONTROL.finished, finished, 1);
         spins = 0;
       }
     }
@@ -177,7 +196,7 @@ export class ThreadPool {
     const c = this.ctl();
     const base = this.control >> 2;
     Atomics.store(c, base + CONTROL.stop, 1);
-    Atomics.add(c, base + CONTROL.seq, 1);
+    Atomics.add(c, base + CONTROL.seq, 2);
     Atomics.notify(c, base + CONTROL.seq);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;

@@ -21,16 +21,18 @@ function workerMain(): void {
       : null;
   const send = (m: unknown) => (nodePort ? nodePort.postMessage(m) : g.postMessage!(m));
   const start = (msg: unknown): void => {
-    const { memory, control, table, index, spin, slotWords, words } = msg as {
+    const { memory, control, table, index, spin, slotWords, claimBits, tableStride, words } = msg as {
       memory: WebAssembly.Memory;
       control: number;
       table: number;
       index: number;
       spin: number;
       slotWords: number;
+      claimBits: number;
+      tableStride: number;
       words: {
         seq: number;
-        done: number;
+        finished: number;
         error: number;
         stop: number;
         claim: number;
@@ -46,53 +48,63 @@ function workerMain(): void {
     const modules = new Map<number, ((...a: number[]) => void)[]>();
     const base = control >> 2;
     const tab = table >> 2;
-    const TABLE_STRIDE = 8;
+    const mask = (1 << claimBits) - 1;
     let c = new Int32Array(memory.buffer);
     send('ready');
     let seen = Atomics.load(c, base + words.seq);
     for (;;) {
       let spins = 0;
-      while (Atomics.load(c, base + words.seq) === seen) {
+      let seq = Atomics.load(c, base + words.seq);
+      // Wait for a published job (even seq) other than the last one seen.
+      while (seq === seen || (seq & 1) === 1) {
         if (++spins > spin) {
-          Atomics.wait(c, base + words.seq, seen);
+          Atomics.wait(c, base + words.seq, seq);
           spins = 0;
         }
+        seq = Atomics.load(c, base + words.seq);
       }
-      seen = Atomics.load(c, base + words.seq);
+      seen = seq;
       if (Atomics.load(c, base + words.stop) !== 0) return;
       if (c.buffer !== memory.buffer) c = new Int32Array(memory.buffer);
       const s = base + words.slots + index * slotWords;
-      try {
-        const id = c[s]!;
-        let fns = modules.get(id);
-        if (!fns) {
-          const bytes = new Uint8Array(memory.buffer, c[s + 1]!, c[s + 2]!).slice();
-          const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
-          fns = Object.values(inst.exports) as ((...a: number[]) => void)[];
-          modules.set(id, fns);
-        }
-        const fn = fns[c[s + 3]!]!;
-        const own: number[] = [];
-        for (let k = 0; k < c[s + 4]!; k++) own.push(c[s + 5 + k]!);
-        const n = c[base + words.chunks]!;
-        const width = c[base + words.chunkWords]!;
-        for (
-          let i = Atomics.add(c, base + words.claim, 1);
-          i < n;
-          i = Atomics.add(c, base + words.claim, 1)
-        ) {
+      const id = c[s]!;
+      const ptr = c[s + 1]!;
+      const len = c[s + 2]!;
+      const fnIndex = c[s + 3]!;
+      const own: number[] = [];
+      for (let k = 0; k < c[s + 4]!; k++) own.push(c[s + 5 + k]!);
+      const n = c[base + words.chunks]!;
+      const width = c[base + words.chunkWords]!;
+      // The job may have ended (and another begun) while we read: then leave it.
+      if (Atomics.load(c, base + words.seq) !== seq) continue;
+      const tag = (seq >>> 1) & 0x3fffff;
+      let fn: ((...a: number[]) => void) | null = null;
+      for (;;) {
+        const v = Atomics.load(c, base + words.claim);
+        const i = v & mask;
+        if (v >>> claimBits !== tag || i >= n) break;
+        if (Atomics.compareExchange(c, base + words.claim, v, v + 1) !== v) continue;
+        try {
+          if (!fn) {
+            let fns = modules.get(id);
+            if (!fns) {
+              const bytes = new Uint8Array(memory.buffer, ptr, len).slice();
+              const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+              fns = Object.values(inst.exports) as ((...a: number[]) => void)[];
+              modules.set(id, fns);
+            }
+            fn = fns[fnIndex]!;
+          }
           const args: number[] = [];
-          for (let k = 0; k < width; k++) args.push(c[tab + i * TABLE_STRIDE + k]!);
+          for (let k = 0; k < width; k++) args.push(c[tab + i * tableStride + k]!);
           for (const x of own) args.push(x);
           fn(...args);
+        } catch (err) {
+          Atomics.store(c, base + words.error, index);
+          send({ error: String((err as Error)?.stack ?? err) });
         }
-      } catch (err) {
-        Atomics.store(c, base + words.error, index);
-        Atomics.store(c, base + words.claim, 1 << 30);
-        send({ error: String((err as Error)?.stack ?? err) });
+        if (Atomics.add(c, base + words.finished, 1) + 1 >= n) Atomics.notify(c, base + words.finished);
       }
-      Atomics.add(c, base + words.done, 1);
-      Atomics.notify(c, base + words.done);
     }
   };
   if (nodePort) nodePort.on!('message', start);

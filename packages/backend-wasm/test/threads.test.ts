@@ -213,4 +213,56 @@ describe('wasm backend on 2 threads', () => {
       }
     },
   );
+
+  it('gives bit-identical results to one thread over hundreds of back-to-back split jobs', async () => {
+    const one = await WasmBackend.create({ threads: 1 });
+    const [rows, n] = [64, 256];
+    const run = (be: Backend) => {
+      const w = upload(
+        be,
+        randomF32(n * n, 14).map((v) => v / 16),
+      );
+      const bias = upload(be, randomF32(n, 15));
+      let x = upload(be, randomF32(rows * n, 16));
+      const y = be.alloc('f32', rows * n);
+      for (let step = 0; step < 150; step++) {
+        be.matmul({
+          a: x,
+          b: w,
+          out: y,
+          batch: 1,
+          m: rows,
+          n,
+          k: n,
+          transA: false,
+          transB: step % 2 === 1,
+          aOffset: 0,
+          bOffset: 0,
+          outOffset: 0,
+          aBatchStride: 0,
+          bBatchStride: 0,
+          bias: { buffer: bias, offset: 0 },
+          accumulate: false,
+        });
+        const next = be.alloc('f32', rows * n);
+        be.elementwise({
+          expr: ex.unary(
+            'tanh',
+            ex.binary('add', ex.input(0, 'f32'), ex.unary('sigmoid', ex.input(1, 'f32'))),
+          ),
+          inputs: [
+            { buffer: y, offset: 0, strides: [n, 1] },
+            { buffer: x, offset: 0, strides: [n, 1] },
+          ],
+          out: next,
+          shape: [rows, n],
+        });
+        be.free(x);
+        x = next;
+      }
+      return be.readSync!(x);
+    };
+    expect(Array.from(run(wasm))).toEqual(Array.from(run(one)));
+    one.dispose();
+  });
 });
