@@ -22,7 +22,7 @@ export interface BenchOptions {
   readonly workloads?: readonly string[];
   /** Systems by id (see `SYSTEMS`); default all. */
   readonly systems?: readonly string[];
-  /** Thread counts to run where a system supports them; default 1 and 2. */
+  /** Thread counts for systems that offer several (default 1 and 2); single-threaded systems always run. */
   readonly threads?: readonly number[];
   /** Timed repetitions per system (default 10). */
   readonly reps?: number;
@@ -318,10 +318,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           log(`  skip ${s.id}: ${unsupported}`);
           continue;
         }
-        const ts = s.threads.filter((t) => threads.includes(t));
+        // --threads picks among the thread counts of systems that have several; a system with one
+        // (recur-js, tfjs) always runs with it.
+        const ts = s.threads.length === 1 ? s.threads : s.threads.filter((t) => threads.includes(t));
         if (ts.length === 0) {
-          const reason = `runs with ${s.threads.join(' or ')} thread(s) only`;
+          const reason = `runs with ${s.threads.join(' or ')} threads only`;
           skipped.push({ workload: w.id, system: s.id, reason });
+          log(`  skip ${s.id}: ${reason}`);
           continue;
         }
         for (const t of ts) workers.push(new SystemWorker(s, t, problem));

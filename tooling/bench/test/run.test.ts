@@ -41,11 +41,12 @@ describe('runBench (worker threads, small shapes)', () => {
     const r = await runBench({
       workloads: ['W2'],
       systems: ['recur-js', 'recur-wasm'],
-      threads: [1],
+      threads: [2],
       reps: 1,
       shape: { B: 2, T: 3, D: 3, H: 4 },
       log: () => {},
     });
+    expect(r.rows[0]!.system).toBe('recur-js'); // single-threaded: runs whatever --threads says
     const ran = r.rows.some((x) => x.system === 'recur-wasm');
     const skip = r.skipped.find((x) => x.system === 'recur-wasm');
     expect(ran !== (skip !== undefined), JSON.stringify(r.skipped)).toBe(true);
