@@ -28,7 +28,7 @@ import {
   elementwiseKernel,
   type KernelSpec,
 } from './kernels/elementwise.js';
-import { gemmKernel, gemmTile } from './kernels/gemm.js';
+import { gemmDirectKernel, gemmKernel, gemmTile } from './kernels/gemm.js';
 import {
   gatherKernel,
   grid,
@@ -71,6 +71,11 @@ export interface WebGpuBackendOptions {
   readonly maxStorageBuffersPerKernel?: number;
   /** Fixes the GEMM register tile (t×t per thread) instead of choosing it per shape (for tuning). */
   readonly gemmTile?: 1 | 2 | 4;
+  /**
+   * GEMM kernel: 'tiled' stages tiles in workgroup memory (GPUs); 'direct' reads storage without
+   * barriers (CPU drivers such as SwiftShader). Default: 'direct' on SwiftShader, else 'tiled'.
+   */
+  readonly gemmKernel?: 'tiled' | 'direct';
 }
 
 /** Counters of the work a backend has encoded and submitted (for tests and profiles). */
@@ -136,6 +141,7 @@ export class WebGpuBackend implements Backend {
   };
 
   private readonly queue: GPUQueue;
+  private readonly gemmDirect: boolean;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly paramArena: GPUBuffer;
@@ -195,6 +201,10 @@ export class WebGpuBackend implements Backend {
       description: 'unknown adapter',
     };
     this.poolLimit = options.poolBytes ?? 256 * 2 ** 20;
+    const cpuDriver = /swiftshader|llvmpipe|lavapipe/i.test(
+      `${this.adapterInfo.description} ${this.adapterInfo.architecture} ${this.adapterInfo.vendor}`,
+    );
+    this.gemmDirect = (options.gemmKernel ?? (cpuDriver ? 'direct' : 'tiled')) === 'direct';
     this.queue = device.queue;
     device.lost.then((info) => {
       this.lostInfo = { reason: String(info.reason), message: info.message };
@@ -403,7 +413,7 @@ export class WebGpuBackend implements Backend {
     };
     const tile = this.options.gemmTile ?? gemmTile(shape, 128);
     this.run(
-      gemmKernel(
+      (this.gemmDirect ? gemmDirectKernel : gemmKernel)(
         { a: a.phys, b: b.phys, out: out.phys, bias: bias?.phys ?? null },
         'f32',
         shape,

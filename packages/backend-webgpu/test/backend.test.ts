@@ -70,12 +70,15 @@ if (!gpuAvailable) {
   });
 } else {
   describe('webgpu backend: kernels', () => {
-    for (const tile of [1, 2, 4] as const) {
-      it(`GEMM with a ${tile}×${tile} register tile: every transposition, bias and accumulate, ragged edges`, async () => {
-        const b = await fresh({ gemmTile: tile });
+    const variants = (['tiled', 'direct'] as const).flatMap((kind) =>
+      ([1, 2, 4] as const).map((tile) => ({ kind, tile })),
+    );
+    for (const { kind, tile } of variants) {
+      it(`${kind} GEMM with a ${tile}×${tile} register tile: every transposition, bias and accumulate, ragged edges`, async () => {
+        const b = await fresh({ gemmTile: tile, gemmKernel: kind });
         const [m, n, k] = [37, 70, 33];
         for (const transA of [false, true]) {
-          for (const transB of tile === 4 ? [transA] : [false, true]) {
+          for (const transB of tile === 4 && kind === 'tiled' ? [transA] : [false, true]) {
             const av = rand(m * k, 1);
             const bv = rand(k * n, 2);
             const bias = rand(n, 3);
@@ -103,7 +106,7 @@ if (!gpuAvailable) {
               accumulate: true,
             });
             const expected = refGemm(av, bv, m, n, k, transA, transB, bias, init);
-            assertClose(`gemm t=${tile} ${transA}${transB}`, await b.read(out), expected, 'f32', {
+            assertClose(`${kind} gemm t=${tile} ${transA}${transB}`, await b.read(out), expected, 'f32', {
               absScale: k,
             });
           }

@@ -1,7 +1,13 @@
 import { max, min, type Tensor } from '@recur/tensor';
-import { assertGradients, defineConformanceSuite, type SuiteHooks } from '@recur/tensor/testkit';
+import {
+  assertGradients,
+  defineConformanceSuite,
+  primitiveCases,
+  type SuiteHooks,
+} from '@recur/tensor/testkit';
 import * as fc from 'fast-check';
 import { describe, it } from 'vitest';
+import { createNodeWebGpuBackend } from '../src/node.js';
 import { backend, gpuAvailable, skipReason } from './gpu.js';
 
 /**
@@ -39,6 +45,18 @@ function withF32Exclusions(): SuiteHooks {
 
 if (gpuAvailable) {
   defineConformanceSuite('webgpu', backend, withF32Exclusions(), { numRuns: 10 });
+
+  // The suite's backend picks the GEMM kernel for its adapter; run the matmul cases on the other too.
+  describe('webgpu: matmul cases with each GEMM kernel', () => {
+    for (const kind of ['tiled', 'direct'] as const) {
+      const other = createNodeWebGpuBackend({ gemmKernel: kind });
+      for (const c of primitiveCases().filter(
+        (c) => c.name.startsWith('matmul/') || c.name.startsWith('ordering/chain'),
+      )) {
+        it(`${kind}: ${c.name}`, async () => c.run(await other));
+      }
+    }
+  });
 
   describe('webgpu: min/max reductions in f32 with separated values', () => {
     // Distinct values at least 0.25 apart (a shuffled ladder), so ±1e-2 never changes the winner.

@@ -172,3 +172,93 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   };
   return { key, source, slots, params, groups: [gx, gy, s.batch] };
 }
+
+/** Threads per side of a workgroup of the direct GEMM. */
+const DSIDE = 8;
+
+/**
+ * A GEMM without workgroup memory or barriers: each invocation reads its rows of op(A) and
+ * columns of op(B) straight from storage and accumulates a t×t block. Slower than the tiled kernel
+ * on GPUs, much faster on CPU drivers (SwiftShader), where a workgroup barrier is expensive.
+ */
+export function gemmDirectKernel<B>(
+  ops: GemmOperands<B>,
+  dtype: DType,
+  s: GemmShape,
+  tile: 1 | 2 | 4,
+  maxGroupsPerDim: number,
+): KernelSpec<B> {
+  const operands = [
+    { buffer: ops.a, dtype, write: false },
+    { buffer: ops.b, dtype, write: false },
+    { buffer: ops.out, dtype, write: true },
+    ...(ops.bias ? [{ buffer: ops.bias, dtype, write: false }] : []),
+  ];
+  const { slots, index } = planBindings(operands);
+  const [ia, ib, io] = index as [number, number, number];
+  const ibias = index[3];
+  const BM = DSIDE * tile;
+  const params = [
+    s.m,
+    s.n,
+    s.k,
+    s.aOffset,
+    s.bOffset,
+    s.outOffset,
+    s.aBatchStride,
+    s.bBatchStride,
+    s.biasOffset,
+  ];
+  const gx = Math.ceil(s.n / BM);
+  const gy = Math.ceil(s.m / BM);
+  if (gx > maxGroupsPerDim || gy > maxGroupsPerDim || s.batch > maxGroupsPerDim) {
+    throw new Error(
+      `gemm: ${s.batch}×[${s.m}×${s.n}] needs ${gx}×${gy}×${s.batch} workgroups, more than the device allows per dimension (${maxGroupsPerDim}).`,
+    );
+  }
+  const key = `gemmd|${tile}|${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}|${ops.bias ? 'b' : ''}${s.accumulate ? 'a' : ''}|${slotsKey(slots, index)}`;
+  const T = tile;
+  const source = (): string => {
+    // Rows clamp to the last valid one, so loads stay in range; their results are not stored.
+    const aAt = (i: number) => (s.transA ? `aBase + q * M + r${i}` : `aBase + r${i} * K + q`);
+    const bAt = (j: number) => (s.transB ? `bBase + c${j} * K + q` : `bBase + q * N + c${j}`);
+    const lines = [
+      ...Array.from({ length: T }, (_, i) => `let r${i} = min(row0 + ${i}, M - 1);`),
+      ...Array.from({ length: T }, (_, j) => `let c${j} = min(col0 + ${j}, N - 1);`),
+      ...Array.from({ length: T * T }, (_, x) => `var acc${x} = 0.0;`),
+    ].join('\n  ');
+    const inner = [
+      ...Array.from({ length: T }, (_, i) => `let a${i} = b${ia}[${aAt(i)}];`),
+      ...Array.from({ length: T }, (_, j) => `let w${j} = b${ib}[${bAt(j)}];`),
+      ...Array.from({ length: T * T }, (_, x) => `acc${x} = fma(a${Math.floor(x / T)}, w${x % T}, acc${x});`),
+    ].join('\n    ');
+    const stores = Array.from({ length: T * T }, (_, x) => {
+      const i = Math.floor(x / T);
+      const j = x % T;
+      return `if (row0 + ${i} < M && col0 + ${j} < N) {
+    let o = oBase + (row0 + ${i}) * N + col0 + ${j};
+    var v = acc${x};
+    ${ops.bias ? `v = v + b${ibias}[${P(8)} + col0 + ${j}];` : ''}
+    ${s.accumulate ? `v = v + b${io}[o];` : ''}
+    b${io}[o] = v;
+  }`;
+    }).join('\n  ');
+    return `${declarations(slots, params.length)}
+@compute @workgroup_size(${DSIDE}, ${DSIDE})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = ${P(0)}; let N = ${P(1)}; let K = ${P(2)};
+  let z = i32(wg.z);
+  let aBase = ${P(3)} + z * ${P(6)};
+  let bBase = ${P(4)} + z * ${P(7)};
+  let oBase = ${P(5)} + z * M * N;
+  let row0 = i32(wg.y) * ${BM} + i32(lid.y) * ${T};
+  let col0 = i32(wg.x) * ${BM} + i32(lid.x) * ${T};
+  ${lines}
+  for (var q = 0; q < K; q = q + 1) {
+    ${inner}
+  }
+  ${stores}
+}`;
+  };
+  return { key, source, slots, params, groups: [gx, gy, s.batch] };
+}
