@@ -32,7 +32,15 @@ import {
 } from './elementwise.js';
 import { Fn, ModuleBuilder, SIMD } from './emit.js';
 import { detectEnvironment } from './env.js';
-import { DEFAULT_GEMM, type GemmShape, GP, gemmScratch, packedBBytes } from './gemm.js';
+import {
+  DEFAULT_GEMM,
+  type GemmShape,
+  GP,
+  gemmScratch,
+  gemmVariantFor,
+  gemmVariants,
+  packedBBytes,
+} from './gemm.js';
 import { Heap } from './heap.js';
 import { CONTROL_BYTES, type SharedModule, TABLE_BYTES, ThreadPool } from './pool.js';
 
@@ -177,7 +185,12 @@ export class WasmBackend implements Backend {
     };
     this.params = heap.alloc(4096);
     this.gemmParams = heap.alloc(GP.size * 4);
-    const sc = gemmScratch(gemm);
+    const sizes = gemmVariants(gemm).map((v) => gemmScratch(v.shape));
+    const sc = {
+      packA: Math.max(...sizes.map((x) => x.packA)),
+      packB: Math.max(...sizes.map((x) => x.packB)),
+      tile: Math.max(...sizes.map((x) => x.tile)),
+    };
     this.scratch = Array.from({ length: info.threads }, () => ({
       packA: heap.alloc(sc.packA),
       packB: heap.alloc(sc.packB),
@@ -579,7 +592,8 @@ export class WasmBackend implements Backend {
   ): void {
     const { m, n, k, transA, transB } = call;
     const threads = this.pool?.threads ?? 1;
-    const { mr, nr } = this.gemm;
+    const variant = gemmVariants(this.gemm)[gemmVariantFor(m)]!;
+    const { mr, nr } = variant.shape;
     const flops = 2 * m * n * k;
     // Chunks of C for the threads to claim: blocks of columns (each chunk packs all of A) or of
     // rows (each chunk packs, or streams a cached packed copy of, all of B), whichever moves less.
@@ -609,7 +623,7 @@ export class WasmBackend implements Backend {
     // A packed copy of B kept across calls when the same unchanged operand comes back.
     let cache = 0;
     let cacheValid = 0;
-    const key = `${b.id}:${bOff}:${transB ? 1 : 0}:${k}:${n}`;
+    const key = `${b.id}:${bOff}:${transB ? 1 : 0}:${k}:${n}:${nr}`;
     const packed = this.packCache.get(key);
     if (packed && packed.version === b.version) {
       cache = packed.ptr;
@@ -617,7 +631,7 @@ export class WasmBackend implements Backend {
       this.packCache.delete(key);
       this.packCache.set(key, packed);
     } else if (!byRows && this.packSeen.get(key) === b.version) {
-      const p = packed ?? this.newPacked(key, b, packedBBytes(this.gemm, k, n));
+      const p = packed ?? this.newPacked(key, b, packedBBytes(variant.shape, k, n));
       if (p) {
         p.version = b.version;
         cache = p.ptr;
@@ -645,7 +659,7 @@ export class WasmBackend implements Backend {
     i32[w + GP.cacheValid] = cacheValid;
     this.run(
       this.core,
-      this.coreIndex.get('gemm_f32')!,
+      this.coreIndex.get(variant.name)!,
       parts.map((p) => [this.gemmParams, ...p]),
       this.scratchArgs,
     );

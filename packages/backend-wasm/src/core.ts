@@ -1,6 +1,6 @@
 import type { DType, ReduceOp } from '@recur/tensor';
 import { Fn, ModuleBuilder, OP, SIMD, type ValType } from './emit.js';
-import { emitGemmF32, type GemmShape, GP } from './gemm.js';
+import { emitGemmF32, type GemmShape, GP, gemmVariants } from './gemm.js';
 
 /**
  * The fixed kernels, assembled once per backend into one module: the f32 GEMM (see gemm.ts), a
@@ -23,7 +23,7 @@ export function buildCoreModule(
   gemm: GemmShape,
 ): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder(memory);
-  mb.add(emitGemmF32(gemm));
+  for (const v of gemmVariants(gemm)) mb.add(emitGemmF32(v.shape, v.name));
   mb.add(emitGemmF64());
   for (const op of REDUCE_OPS) for (const t of DTYPES) mb.add(emitReduce(op, t));
   mb.add(emitGather());

@@ -51,6 +51,23 @@ export const GP = {
   size: 15,
 } as const;
 
+/**
+ * The f32 GEMM variants of a backend, by the rows of C they suit: a 4×8 register tile in general,
+ * 1×16 and 2×16 tiles for one and two rows (batch-1 inference would waste most of a 4-row tile).
+ */
+export function gemmVariants(base: GemmShape): { readonly name: string; readonly shape: GemmShape }[] {
+  return [
+    { name: 'gemm_f32', shape: base },
+    { name: 'gemm_f32_m1', shape: { ...base, mr: 1, nr: 16 } },
+    { name: 'gemm_f32_m2', shape: { ...base, mr: 2, nr: 16 } },
+  ];
+}
+
+/** The variant for an m-row product. */
+export function gemmVariantFor(m: number): number {
+  return m === 1 ? 1 : m === 2 ? 2 : 0;
+}
+
 /** Bytes of per-thread scratch the GEMM needs: packed A block, packed B block, one tile. */
 export function gemmScratch(s: GemmShape): { packA: number; packB: number; tile: number } {
   const mcPad = Math.ceil(s.mc / s.mr) * s.mr;
@@ -63,13 +80,13 @@ export function packedBBytes(s: GemmShape, k: number, n: number): number {
   return Math.ceil(n / s.nr) * s.nr * k * 4;
 }
 
-export function emitGemmF32(s: GemmShape): Fn {
+export function emitGemmF32(s: GemmShape, name = 'gemm_f32'): Fn {
   const { mr, nr, kc: KC, mc: MC, nc: NC } = s;
   const nv = nr / 4;
   if (!Number.isInteger(nv) || nv < 1)
     throw new Error(`emitGemmF32: nr must be a multiple of 4, found ${nr}`);
   // gemm_f32(P, i0, i1, j0, j1, packA, packB, tile)
-  const f = new Fn('gemm_f32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const f = new Fn(name, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const P = 0;
   const [i0, i1, j0, j1, packA, packB, tile] = [1, 2, 3, 4, 5, 6, 7];
   const L = () => f.local('i32');

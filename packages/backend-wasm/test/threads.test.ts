@@ -48,6 +48,8 @@ describe('wasm backend on 2 threads', () => {
     { m: 96, n: 520, k: 300, transA: false, transB: true },
     { m: 200, n: 40, k: 129, transA: true, transB: false },
     { m: 33, n: 1030, k: 270, transA: true, transB: true },
+    { m: 1, n: 2050, k: 300, transA: false, transB: true },
+    { m: 2, n: 700, k: 129, transA: true, transB: false },
   ])('splits a GEMM and agrees with the reference (%o)', ({ m, n, k, transA, transB }) => {
     const a = randomF32(m * k, 1);
     const b = randomF32(k * n, 2);
