@@ -135,6 +135,70 @@ if (js) {
   }
 }
 
+// W3: batch 1, D=128, H=512: the whole sequence (T=100) and streaming (T=1 per call, state carried).
+{
+  const [B3, T3, D3, H3] = [1, 100, 128, 512];
+  const spec3 = {
+    carry: { h: { shape: [B3, H3] }, c: { shape: [B3, H3] } },
+    xs: { x: { shape: [B3, D3] } },
+    params: {
+      wih: { shape: [4 * H3, D3] },
+      whh: { shape: [4 * H3, H3] },
+      bih: { shape: [4 * H3] },
+      bhh: { shape: [4 * H3] },
+    },
+  };
+  console.log(
+    `\nW3: LSTM B=${B3} D=${D3} H=${H3}; whole sequence T=${T3} (ms) and streaming (us per token), median (min)`,
+  );
+  for (const c of configs) {
+    const backend = c.backend;
+    const r = R.withBackend(backend, () => {
+      let seed = 100;
+      const rnd = (shape, scale = 0.1) => R.keep(R.randn(shape, { seed: seed++ }).mul(scale));
+      const params = {
+        wih: rnd([4 * H3, D3]),
+        whh: rnd([4 * H3, H3]),
+        bih: rnd([4 * H3]),
+        bhh: rnd([4 * H3]),
+      };
+      const xs = rnd([T3, B3, D3], 1);
+      const init = { h: rnd([B3, H3]), c: rnd([B3, H3]) };
+      const whole = compileScan(lstm, spec3, { steps: T3, backend });
+      const one = compileScan(lstm, spec3, { steps: 1, backend });
+      const tokens = Array.from({ length: T3 }, (_, t) => R.keep(xs.slice([t], [t + 1])));
+      const stream = () => {
+        let state = { h: R.keep(init.h.mul(1)), c: R.keep(init.c.mul(1)) };
+        for (const x of tokens) {
+          const out = R.tidy(() => one.forward(state, { x }, params));
+          state.h.dispose();
+          state.c.dispose();
+          state = { h: out.final.h, c: out.final.c };
+          out.ys.h.dispose();
+        }
+        state.h.dispose();
+        state.c.dispose();
+      };
+      const seq = () => R.tidy(() => whole.forward(init, { x: xs }, params));
+      for (let i = 0; i < 2; i++) {
+        seq();
+        stream();
+      }
+      const rounds = c.name === 'js' ? 2 : 10;
+      const ts = [];
+      const ps = [];
+      for (let i = 0; i < rounds; i++) {
+        ts.push(time(seq));
+        ps.push((time(stream) * 1000) / T3);
+      }
+      return { whole: stats(ts), token: stats(ps) };
+    });
+    console.log(
+      `${c.name.padEnd(16)}  sequence ${fmt(r.whole.median)} (${fmt(r.whole.min)}) ms   streaming ${fmt(r.token.median)} (${fmt(r.token.min)}) us/token`,
+    );
+  }
+}
+
 // GEMM alone through the Backend interface, on the shapes of the workload.
 const shapes = [
   { name: 'recurrent  [32x256]x[256x1024]^T', m: 32, k: 256, n: 1024, transB: true },

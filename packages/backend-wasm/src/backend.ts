@@ -11,6 +11,7 @@ import {
   type Expr,
   ex,
   exprArity,
+  exprKey,
   type GatherCall,
   type MatmulCall,
   type MemoryInfo,
@@ -27,7 +28,6 @@ import {
   MATH_IMPORTS,
   mathImports,
   paramWords,
-  signatureKey,
   type ViewClass,
 } from './elementwise.js';
 import { Fn, ModuleBuilder, SIMD } from './emit.js';
@@ -136,6 +136,9 @@ export class WasmBackend implements Backend {
   private nextId = 1;
   private disposed = false;
   private readonly kernels = new Map<string, SharedModule>();
+  private readonly exprIds = new WeakMap<Expr, { readonly id: number; readonly arity: number }>();
+  private readonly exprIdByKey = new Map<string, number>();
+  private readonly copyExprs = new Map<string, Expr>();
   private nextModuleId = 1;
   private readonly core: SharedModule;
   private readonly coreIndex: ReadonlyMap<string, number>;
@@ -360,27 +363,27 @@ export class WasmBackend implements Backend {
 
   elementwise(call: ElementwiseCall): void {
     this.checkAlive();
-    const exprs = [call.expr, ...(call.more ?? []).map((m) => m.expr)];
-    const arity = Math.max(...exprs.map(exprArity));
+    const exprs = [call.expr];
+    const outs: View[] = [
+      {
+        buffer: this.buf(call.out),
+        offset: call.outView?.offset ?? 0,
+        strides: call.outView?.strides ?? stridesOf(call.shape),
+      },
+    ];
+    for (const m of call.more ?? []) {
+      exprs.push(m.expr);
+      outs.push({ buffer: this.buf(m.out), offset: m.offset, strides: m.strides });
+    }
+    let arity = 0;
+    for (const e of exprs) arity = Math.max(arity, this.exprInfo(e).arity);
     if (arity > call.inputs.length) {
       throw new BackendError(
         `wasm.elementwise: the expression reads ${arity} inputs, found ${call.inputs.length}.`,
       );
     }
-    const dense = stridesOf(call.shape);
-    const outs = [
-      {
-        buffer: this.buf(call.out),
-        offset: call.outView?.offset ?? 0,
-        strides: call.outView?.strides ?? dense,
-      },
-      ...(call.more ?? []).map((m) => ({ buffer: this.buf(m.out), offset: m.offset, strides: m.strides })),
-    ];
-    const ins = call.inputs.map((v) => ({
-      buffer: this.buf(v.buffer),
-      offset: v.offset,
-      strides: v.strides,
-    }));
+    for (const v of call.inputs) this.buf(v.buffer);
+    const ins = call.inputs as readonly View[];
     this.runElementwise(exprs, ins, outs, call.shape);
   }
 
@@ -388,7 +391,12 @@ export class WasmBackend implements Backend {
     this.checkAlive();
     const src = this.buf(call.src.buffer);
     const out = this.buf(call.out);
-    const expr: Expr = ex.cast(ex.input(0, src.dtype), out.dtype);
+    const ck = `${src.dtype}>${out.dtype}`;
+    let expr = this.copyExprs.get(ck);
+    if (!expr) {
+      expr = ex.cast(ex.input(0, src.dtype), out.dtype);
+      this.copyExprs.set(ck, expr);
+    }
     this.runElementwise(
       [expr],
       [{ buffer: src, offset: call.src.offset, strides: call.src.strides }],
@@ -404,79 +412,88 @@ export class WasmBackend implements Backend {
     shape: readonly number[],
   ): void {
     const rank0 = shape.length;
-    for (const v of [...ins, ...outs]) {
+    const nIn = ins.length;
+    const nv = nIn + outs.length;
+    const view = (k: number): View => (k < nIn ? ins[k]! : outs[k - nIn]!);
+    let total = 1;
+    for (const d of shape) total *= d;
+    for (let k = 0; k < nv; k++) {
+      const v = view(k);
       if (v.strides.length !== rank0) {
         throw new BackendError(
           `wasm.elementwise: expected strides of rank ${rank0} for shape [${shape}], found [${v.strides}].`,
         );
       }
+      if (total > 0) checkView(k < nIn ? 'an input' : 'an output', v, shape);
     }
-    let total = 1;
-    for (const d of shape) total *= d;
     if (total === 0) return;
-    for (const o of outs) checkView('an output', o, shape);
-    for (const i of ins) checkView('an input', i, shape);
 
     // Simplify the index space: drop size-1 dimensions, merge dimensions contiguous in every view.
-    const all = [...ins, ...outs];
+    // strides[k * rank0 + d] is view k's stride along simplified dimension d.
     const dims: number[] = [];
-    const strides: number[][] = all.map(() => []);
+    const strides: number[] = new Array<number>(nv * Math.max(rank0, 1));
     for (let d = 0; d < rank0; d++) {
-      if (shape[d] === 1) continue;
+      const size = shape[d]!;
+      if (size === 1) continue;
       const last = dims.length - 1;
-      if (last >= 0 && all.every((v, k) => strides[k]![last] === v.strides[d]! * shape[d]!)) {
-        dims[last] = dims[last]! * shape[d]!;
-        all.forEach((v, k) => {
-          strides[k]![last] = v.strides[d]!;
-        });
-      } else {
-        dims.push(shape[d]!);
-        all.forEach((v, k) => {
-          strides[k]!.push(v.strides[d]!);
-        });
-      }
+      let merge = last >= 0;
+      for (let k = 0; merge && k < nv; k++) merge = strides[k * rank0 + last] === view(k).strides[d]! * size;
+      const at = merge ? last : dims.length;
+      if (merge) dims[last] = dims[last]! * size;
+      else dims.push(size);
+      for (let k = 0; k < nv; k++) strides[k * rank0 + at] = view(k).strides[d]!;
     }
+    const stride0 = Math.max(rank0, 1);
     if (dims.length === 0) {
       dims.push(1);
-      for (const s of strides) s.push(1);
+      for (let k = 0; k < nv; k++) strides[k * stride0] = 1;
     }
     const R = dims.length;
-    const cls = (s: readonly number[]): ViewClass => (s[R - 1] === 1 ? 'c' : s[R - 1] === 0 ? 'b' : 's');
-    const inDTypes = ins.map((v) => v.buffer.dtype);
-    const outDTypes = outs.map((v) => v.buffer.dtype);
-    const exprs = conformExprs(exprsIn, inDTypes, outDTypes);
-    const sig: EwSignature = {
-      exprs,
-      inDTypes,
-      outDTypes,
-      inClass: strides.slice(0, ins.length).map(cls),
-      outClass: strides.slice(ins.length).map(cls),
-      rank: R,
+    const sr = rank0 === 0 ? 1 : rank0;
+    const clsOf = (k: number): ViewClass => {
+      const st = strides[k * sr + R - 1];
+      return st === 1 ? 'c' : st === 0 ? 'b' : 's';
     };
-    const mod = this.kernel(sig);
-
+    let key = '';
+    for (const e of exprsIn) key += `${this.exprInfo(e).id},`;
+    for (let k = 0; k < nv; k++) key += `${view(k).buffer.dtype}${clsOf(k)}${k === nIn - 1 ? '|' : ','}`;
+    key += `${nIn}|${R}`;
+    let mod = this.kernels.get(key);
+    if (!mod) {
+      const inDTypes = ins.map((v) => v.buffer.dtype);
+      const outDTypes = outs.map((v) => v.buffer.dtype);
+      mod = this.kernel(key, {
+        exprs: conformExprs(exprsIn, inDTypes, outDTypes),
+        inDTypes,
+        outDTypes,
+        inClass: ins.map((_, k) => clsOf(k)),
+        outClass: outs.map((_, k) => clsOf(nIn + k)),
+        rank: R,
+      });
+    }
     // Parameter record.
-    const words = paramWords(R, all.length);
+    const words = paramWords(R, nv);
     if (words * 4 > 4096) {
       throw new BackendError(
-        `wasm.elementwise: expected at most ${Math.floor(1024 / (R + 1)) - 1} buffers per kernel, found ${all.length}.`,
+        `wasm.elementwise: expected at most ${Math.floor(1024 / (R + 1)) - 1} buffers per kernel, found ${nv}.`,
       );
     }
     const i32 = this.v().i32;
     const P = this.params >> 2;
     i32[P] = dims[R - 1]!;
     for (let d = 0; d < R - 1; d++) i32[P + 1 + d] = dims[d]!;
-    all.forEach((v, k) => {
+    for (let k = 0; k < nv; k++) {
+      const v = view(k);
       const at = P + R + k * (1 + R);
       i32[at] = v.buffer.ptr + v.offset * bytesPerElement(v.buffer.dtype);
-      i32[at + 1] = strides[k]![R - 1]!;
-      for (let d = 0; d < R - 1; d++) i32[at + 2 + d] = strides[k]![d]!;
-    });
+      i32[at + 1] = strides[k * sr + R - 1]!;
+      for (let d = 0; d < R - 1; d++) i32[at + 2 + d] = strides[k * sr + d]!;
+    }
 
     const inner = dims[R - 1]!;
     const rows = total / inner;
     const threads = this.pool?.threads ?? 1;
-    const work = total * exprWeight(exprs);
+    const work = threads > 1 && total >= 1024 ? total * exprWeight(exprsIn) : 0;
     const chunks: number[][] = [];
     if (threads > 1 && work >= EW_PARALLEL_WORK) {
       // About two chunks per thread, by rows when there are enough, else by columns (multiples of 4).
@@ -496,10 +513,24 @@ export class WasmBackend implements Backend {
   }
 
   /** The compiled module for a signature (generated and cached on first use). */
-  private kernel(sig: EwSignature): SharedModule {
-    const key = signatureKey(sig);
-    let mod = this.kernels.get(key);
-    if (mod) return mod;
+  /** A small id per distinct expression (by structure) and its arity, memoised per expression object. */
+  private exprInfo(e: Expr): { readonly id: number; readonly arity: number } {
+    let info = this.exprIds.get(e);
+    if (info === undefined) {
+      const k = exprKey(e);
+      let id = this.exprIdByKey.get(k);
+      if (id === undefined) {
+        id = this.exprIdByKey.size;
+        this.exprIdByKey.set(k, id);
+      }
+      info = { id, arity: exprArity(e) };
+      this.exprIds.set(e, info);
+    }
+    return info;
+  }
+
+  /** Generates, compiles and caches the module for a kernel signature. */
+  private kernel(key: string, sig: EwSignature): SharedModule {
     const mb = new ModuleBuilder({ shared: this.shared, initial: 1, maximum: this.maxPages });
     const imports = new Map<string, number>();
     for (const name of MATH_IMPORTS) {
@@ -513,7 +544,7 @@ export class WasmBackend implements Backend {
       ptr = this.heap.alloc(bytes.length);
       this.v().u8.set(bytes, ptr);
     }
-    mod = {
+    const mod: SharedModule = {
       id: this.nextModuleId++,
       ptr,
       len: bytes.length,
@@ -880,11 +911,11 @@ interface View {
 function checkView(what: string, v: View, shape: readonly number[]): void {
   let lo = v.offset;
   let hi = v.offset;
-  shape.forEach((d, i) => {
-    const s = v.strides[i]! * (d - 1);
+  for (let i = 0; i < shape.length; i++) {
+    const s = v.strides[i]! * (shape[i]! - 1);
     if (s < 0) lo += s;
     else hi += s;
-  });
+  }
   if (lo < 0 || hi >= v.buffer.size || !Number.isInteger(lo) || !Number.isInteger(hi)) {
     throw new BackendError(
       `wasm.elementwise: ${what} view (offset ${v.offset}, strides [${v.strides}]) over [${shape}] reaches elements ${lo}..${hi}, outside its buffer of ${v.buffer.size} elements. Check the offsets and strides.`,

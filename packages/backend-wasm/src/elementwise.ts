@@ -40,10 +40,6 @@ export function mathImports(): Record<string, (...x: number[]) => number> {
 const bytesOf = (t: DType) => (t === 'f64' ? 8 : 4);
 const valType = (t: DType): ValType => t;
 
-export function signatureKey(s: EwSignature): string {
-  return `${s.exprs.map(exprKey).join(';')}|${s.inDTypes.join(',')}|${s.outDTypes.join(',')}|${s.inClass.join('')}|${s.outClass.join('')}|${s.rank}`;
-}
-
 function children(e: Expr): Expr[] {
   switch (e.kind) {
     case 'unary':
