@@ -38,7 +38,6 @@ import {
   STATUS_WORDS,
   scatterAddKernel,
 } from './kernels/reduce.js';
-import { exprDTypes } from './wgsl.js';
 
 // WebGPU's flag values, spelled out so that the core needs no globals (Node has none by default).
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
@@ -69,6 +68,12 @@ export interface WebGpuBackendOptions {
   readonly uploadArenaBytes?: number;
   /** Binds at most this many storage buffers per kernel (default and cap: the device's limit). */
   readonly maxStorageBuffersPerKernel?: number;
+  /**
+   * Submit early after this many dispatches, so that the GPU starts on a long sequence while the
+   * CPU still encodes the rest (no readback either way). Default 0: one command buffer until a
+   * read, `sync`, `flush` or a full parameter arena.
+   */
+  readonly submitEvery?: number;
   /** Fixes the GEMM register tile (t×t per thread) instead of choosing it per shape (for tuning). */
   readonly gemmTile?: 1 | 2 | 4;
   /**
@@ -117,6 +122,8 @@ interface Pipeline {
 }
 
 const DTYPES: readonly DType[] = ['f32', 'i32'];
+/** Elements from which a contiguous copy or a zero fill leaves the compute pass for a transfer command. */
+const BIG_COPY = 1 << 20;
 
 /**
  * The WebGPU backend. Every primitive only *encodes* its work into a shared command encoder (one
@@ -147,6 +154,7 @@ export class WebGpuBackend implements Backend {
   private readonly paramArena: GPUBuffer;
   private readonly paramShadow: Int32Array;
   private paramUsed = 0;
+  private sinceSubmit = 0;
   private readonly uploadArena: GPUBuffer;
   private uploadUsed = 0;
   private readonly status: Phys;
@@ -256,8 +264,7 @@ export class WebGpuBackend implements Backend {
     if (reused) {
       this.pooledBytes -= reused.bytes;
       phys = reused;
-      this.endPass();
-      this.enc().clearBuffer(phys.gpu, 0, roundUp(size * 4, 4));
+      if (size > 0) this.zeroFill(phys, dtype, size);
     } else {
       phys = this.newPhys(cls, undefined);
     }
@@ -365,13 +372,6 @@ export class WebGpuBackend implements Backend {
       { buffer: call.out, offset: call.outView?.offset ?? 0, strides: call.outView?.strides ?? dense },
       ...(call.more ?? []).map((m) => ({ buffer: m.out, offset: m.offset, strides: m.strides })),
     ];
-    for (const e of exprs) {
-      if (exprDTypes(e).has('f64')) {
-        throw new BackendError(
-          'webgpu.elementwise: expected an f32/i32 expression, found one that computes in f64. WGSL has no f64; cast to f32 first or use the js backend.',
-        );
-      }
-    }
     const inputs = call.inputs.map((v, i) => this.operand(v, call.shape, `input ${i}`));
     const outputs = outViews.map((v, k) => this.operand(v, call.shape, `output ${k}`));
     const bad = checkElementwiseTypes(exprs, inputs, outputs);
@@ -494,11 +494,15 @@ export class WebGpuBackend implements Backend {
     }
     const n = call.shape.reduce((a, b) => a * b, 1);
     if (n === 0) return;
-    const dense = (s: readonly number[]) => s.every((v, d) => v === stridesOf(call.shape)[d]);
-    if (dense(call.src.strides) && dense(call.outStrides)) {
-      // A contiguous block: a plain buffer copy.
-      this.endPass();
-      if (src.buffer !== out.buffer) {
+    // A large contiguous block is a plain buffer copy; a small one stays a dispatch, so that the
+    // compute pass (and its batching) is not broken.
+    if ((!this.pass || n >= BIG_COPY) && src.buffer !== out.buffer) {
+      const dense = stridesOf(call.shape);
+      if (
+        call.src.strides.every((v, d) => v === dense[d]) &&
+        call.outStrides.every((v, d) => v === dense[d])
+      ) {
+        this.endPass();
         this.enc().copyBufferToBuffer(src.buffer.gpu, src.offset * 4, out.buffer.gpu, out.offset * 4, n * 4);
         return;
       }
@@ -523,6 +527,7 @@ export class WebGpuBackend implements Backend {
     this.watch(this.device.popErrorScope(), 'running queued work');
     this.watch(this.device.popErrorScope(), 'running queued work', true);
     this.counters.submits++;
+    this.sinceSubmit = 0;
     this.paramUsed = 0;
     this.uploadUsed = 0;
     for (const p of this.destroyAfterSubmit.splice(0)) this.destroy(p);
@@ -644,6 +649,17 @@ export class WebGpuBackend implements Backend {
     for (const t of temps) this.free(t);
   }
 
+  /** Zeroes the first `size` elements of a reused buffer, in order, without breaking an open pass. */
+  private zeroFill(phys: Phys, dtype: DType, size: number): void {
+    if (!this.pass || size >= BIG_COPY) {
+      this.endPass();
+      this.enc().clearBuffer(phys.gpu, 0, size * 4);
+      return;
+    }
+    const zero = ex.const(0, dtype);
+    this.run(elementwiseKernel([zero], [], [{ buffer: phys, dtype, offset: 0, strides: [1] }], [size]));
+  }
+
   /** Encodes one dispatch: parameters into the arena, cached pipeline and bind group. */
   private run(spec: KernelSpec<Phys>): void {
     this.checkAlive();
@@ -663,6 +679,8 @@ export class WebGpuBackend implements Backend {
     pass.setBindGroup(0, group, [offset]);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.counters.dispatches++;
+    const every = this.options.submitEvery ?? 0;
+    if (every > 0 && ++this.sinceSubmit >= every) this.flush();
   }
 
   private pipeline(spec: KernelSpec<Phys>, uniformBytes: number): Pipeline {

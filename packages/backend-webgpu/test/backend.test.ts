@@ -294,6 +294,51 @@ if (!gpuAvailable) {
       b.free(y);
     });
 
+    it('a buffer reused while a compute pass is open is zero-filled in order', async () => {
+      const b = await backend();
+      const x = f32(b, [1, 2, 3, 4, 5, 6]);
+      const y = b.alloc('f32', 6);
+      // Enqueue a dispatch (the pass stays open), then free and reuse y's device buffer.
+      b.elementwise({
+        expr: ex.binary('add', ex.input(0, 'f32'), ex.const(1, 'f32')),
+        inputs: [{ buffer: x, offset: 0, strides: [1] }],
+        out: y,
+        shape: [6],
+      });
+      const z = b.alloc('f32', 6);
+      b.copy({
+        src: { buffer: y, offset: 0, strides: [1] },
+        out: z,
+        outOffset: 0,
+        outStrides: [1],
+        shape: [6],
+      });
+      b.free(y);
+      const created = b.stats().buffersCreated;
+      const w = b.alloc('f32', 6);
+      expect(b.stats().buffersCreated).toBe(created);
+      expect(Array.from(await b.read(w))).toEqual([0, 0, 0, 0, 0, 0]);
+      expect(Array.from(await b.read(z))).toEqual([2, 3, 4, 5, 6, 7]);
+      for (const t of [x, z, w]) b.free(t);
+    });
+
+    it('submitEvery submits long sequences in pieces, with the same results', async () => {
+      const b = await fresh({ submitEvery: 3 });
+      const x = f32(b, [0.25]);
+      const before = b.stats().submits;
+      for (let i = 0; i < 20; i++) {
+        b.elementwise({
+          expr: ex.binary('mul', ex.input(0, 'f32'), ex.const(2, 'f32')),
+          inputs: [{ buffer: x, offset: 0, strides: [1] }],
+          out: x,
+          shape: [1],
+        });
+      }
+      expect(b.stats().submits - before).toBe(6);
+      expect((await b.read(x))[0]).toBe(0.25 * 2 ** 20);
+      b.dispose();
+    });
+
     it('work encoded before a write reads the old contents; large writes keep order too', async () => {
       const b = await fresh({ uploadArenaBytes: 4096 });
       for (const n of [8, 5000]) {

@@ -1,4 +1,4 @@
-import { type DType, type Expr, exprArity, exprKey } from '@recur/tensor';
+import { type DType, type Expr, exprKey } from '@recur/tensor';
 import { EXPR_PRELUDE, exprsToWgsl } from '../wgsl.js';
 import {
   type BindingSlot,
@@ -31,6 +31,52 @@ export interface KernelSpec<B> {
 }
 
 type Layout = 'd' | 's' | 'x';
+
+/** What a kernel needs to know about one expression tree, computed once per tree object. */
+export interface ExprInfo {
+  /** A small number standing for the tree's structure (equal trees, equal ids). */
+  readonly id: number;
+  /** Inputs the tree reads, ascending, and the dtype each is read as. */
+  readonly reads: readonly number[];
+  readonly readAs: ReadonlyMap<number, DType>;
+  /** Whether any node computes in f64 (which WGSL lacks). */
+  readonly f64: boolean;
+}
+
+// A compiled plan passes the same trees at every time step: analysing a tree (and hashing its
+// text key, kilobytes for a fused backward kernel) once per object keeps per-dispatch work small.
+const INFO = new WeakMap<Expr, ExprInfo>();
+const IDS = new Map<string, number>();
+
+export function exprInfo(e: Expr): ExprInfo {
+  let info = INFO.get(e);
+  if (info) return info;
+  const key = exprKey(e);
+  let id = IDS.get(key);
+  if (id === undefined) {
+    id = IDS.size;
+    IDS.set(key, id);
+  }
+  const readAs = new Map<number, DType>();
+  let f64 = false;
+  const visit = (x: Expr): void => {
+    if (x.dtype === 'f64') f64 = true;
+    if (x.kind === 'input') readAs.set(x.index, x.dtype);
+    else if (x.kind === 'unary' || x.kind === 'cast') visit(x.a);
+    else if (x.kind === 'binary') {
+      visit(x.a);
+      visit(x.b);
+    } else if (x.kind === 'where') {
+      visit(x.cond);
+      visit(x.a);
+      visit(x.b);
+    }
+  };
+  visit(e);
+  info = { id, reads: [...readAs.keys()].sort((a, b) => a - b), readAs, f64 };
+  INFO.set(e, info);
+  return info;
+}
 
 /**
  * Merges adjacent dimensions that every operand walks contiguously and drops size-1 dimensions,
@@ -80,21 +126,13 @@ export function elementwiseKernel<B>(
   outputs: readonly EwOperand<B>[],
   shape: readonly number[],
 ): KernelSpec<B> {
-  const used = new Set<number>();
-  const mark = (e: Expr): void => {
-    if (e.kind === 'input') used.add(e.index);
-    else if (e.kind === 'unary' || e.kind === 'cast') mark(e.a);
-    else if (e.kind === 'binary') {
-      mark(e.a);
-      mark(e.b);
-    } else if (e.kind === 'where') {
-      mark(e.cond);
-      mark(e.a);
-      mark(e.b);
-    }
-  };
-  for (const e of exprs) mark(e);
-  const readIds = [...used].sort((a, b) => a - b);
+  const infos = exprs.map(exprInfo);
+  let readIds = infos[0]!.reads;
+  if (infos.length > 1) {
+    const used = new Set<number>();
+    for (const info of infos) for (const i of info.reads) used.add(i);
+    readIds = [...used].sort((a, b) => a - b);
+  }
   const operands = [...readIds.map((i) => inputs[i]!), ...outputs];
   const co = coalesce(
     shape,
@@ -115,7 +153,7 @@ export function elementwiseKernel<B>(
     if (layouts[k] === 'x') params.push(...co.strides[k]!);
   });
 
-  const key = `ew|${exprs.map(exprKey).join(';')}|${readIds.join(',')}|${rank}|${layouts.join('')}|${slotsKey(slots, index)}`;
+  const key = `ew|${infos.map((i) => i.id).join(',')}|${readIds.join(',')}|${rank}|${layouts.join('')}|${slotsKey(slots, index)}`;
   const source = (): string => {
     const anyStrided = layouts.includes('x');
     const coords: string[] = [];
@@ -156,29 +194,18 @@ export function checkElementwiseTypes(
   inputs: readonly { readonly dtype: DType }[],
   outputs: readonly { readonly dtype: DType }[],
 ): string | null {
-  const arity = Math.max(0, ...exprs.map(exprArity));
-  if (arity > inputs.length) return `the expression reads ${arity} inputs, found ${inputs.length}`;
   for (let k = 0; k < exprs.length; k++) {
-    if (exprs[k]!.dtype !== outputs[k]!.dtype) {
-      return `output ${k} is ${outputs[k]!.dtype} but its expression computes ${exprs[k]!.dtype}`;
+    const e = exprs[k]!;
+    const info = exprInfo(e);
+    if (info.f64) return 'an expression computes in f64, which WGSL lacks; cast to f32 first';
+    if (e.dtype !== outputs[k]!.dtype) {
+      return `output ${k} is ${outputs[k]!.dtype} but its expression computes ${e.dtype}`;
+    }
+    for (const [i, dtype] of info.readAs) {
+      const have = inputs[i]?.dtype;
+      if (have === undefined) return `the expression reads input ${i}, found ${inputs.length} inputs`;
+      if (have !== dtype) return `input ${i} is ${have} but read as ${dtype}`;
     }
   }
-  const bad: string[] = [];
-  const visit = (e: Expr): void => {
-    if (e.kind === 'input') {
-      const want = inputs[e.index]?.dtype;
-      if (want !== undefined && want !== e.dtype)
-        bad.push(`input ${e.index} is ${want} but read as ${e.dtype}`);
-    } else if (e.kind === 'unary' || e.kind === 'cast') visit(e.a);
-    else if (e.kind === 'binary') {
-      visit(e.a);
-      visit(e.b);
-    } else if (e.kind === 'where') {
-      visit(e.cond);
-      visit(e.a);
-      visit(e.b);
-    }
-  };
-  for (const e of exprs) visit(e);
-  return bad.length > 0 ? bad[0]! : null;
+  return null;
 }
