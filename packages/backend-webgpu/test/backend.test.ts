@@ -4,7 +4,6 @@ import {
   type Expr,
   evalExpr,
   ex,
-  fromData,
   gather,
   randn,
   tensor,
@@ -15,8 +14,7 @@ import { assertClose } from '@recur/tensor/testkit';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeviceLostError, type WebGpuBackend, type WebGpuBuffer } from '../src/index.js';
-import { createNodeWebGpuBackend } from '../src/node.js';
-import { backend, gpuAvailable, skipReason } from './gpu.js';
+import { backend, createBackend, gpuAvailable, skipReason } from './gpu.js';
 
 const f32 = (b: WebGpuBackend, values: readonly number[]): WebGpuBuffer => {
   const buf = b.alloc('f32', values.length);
@@ -25,13 +23,7 @@ const f32 = (b: WebGpuBackend, values: readonly number[]): WebGpuBuffer => {
 };
 
 /** A fresh backend on its own device, for tests that change options or break the device. */
-async function fresh(options: ConstructorParameters<typeof WebGpuBackend>[1] = {}): Promise<WebGpuBackend> {
-  const shared = await backend();
-  const adapterless = await createNodeWebGpuBackend();
-  adapterless.dispose();
-  void shared;
-  return createNodeWebGpuBackend(options);
-}
+const fresh = createBackend;
 
 function refGemm(
   a: readonly number[],
@@ -438,7 +430,6 @@ if (!gpuAvailable) {
       const r = await run(js);
       assertClose('loss', a.loss, r.loss, 'f32');
       assertClose('grad', a.grad, r.grad, 'f32', { absScale: 5 });
-      void fromData;
     });
   });
 }

@@ -2,9 +2,8 @@ import { JsBackend } from '@recur/backend-js';
 import { assertClose } from '@recur/tensor/testkit';
 import { describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index.js';
-import { createNodeWebGpuBackend } from '../src/node.js';
 import { type CellKind, cellSpec, hostEnv, Replay, upload } from './cells.js';
-import { backend, gpuAvailable, skipReason } from './gpu.js';
+import { backend, createBackend, gpuAvailable, skipReason } from './gpu.js';
 
 /**
  * Compiled recurrent layers (forward and training) replayed on WebGPU agree with the same plan
@@ -83,7 +82,7 @@ if (gpuAvailable) {
     // The suite's backend picks the GEMM kernel for its adapter; run training with the other too.
     for (const kind of ['tiled', 'direct'] as const) {
       it(`lstm B=5 T=7 D=9 H=20: training with the ${kind} GEMM`, async () => {
-        const other = createNodeWebGpuBackend({ gemmKernel: kind });
+        const other = createBackend({ gemmKernel: kind });
         await compare('lstm', 5, 7, 9, 20, true, other);
         (await other).dispose();
       });

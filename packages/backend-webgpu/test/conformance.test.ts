@@ -7,8 +7,7 @@ import {
 } from '@recur/tensor/testkit';
 import * as fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { createNodeWebGpuBackend } from '../src/node.js';
-import { backend, gpuAvailable, skipReason } from './gpu.js';
+import { backend, createBackend, gpuAvailable, skipReason } from './gpu.js';
 
 /**
  * The shared conformance suite. WebGPU has no f64, so the suite skips the f64 cases and checks
@@ -49,7 +48,7 @@ if (gpuAvailable) {
   // The suite's backend picks the GEMM kernel for its adapter; run the matmul cases on the other too.
   describe('webgpu: matmul cases with each GEMM kernel', () => {
     for (const kind of ['tiled', 'direct'] as const) {
-      const other = createNodeWebGpuBackend({ gemmKernel: kind });
+      const other = createBackend({ gemmKernel: kind });
       for (const c of primitiveCases().filter(
         (c) => c.name.startsWith('matmul/') || c.name.startsWith('ordering/chain'),
       )) {
