@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import type { BackendRegistry } from '@recur/tensor';
 import type { WebGpuBackend } from './backend.js';
 import { createWebGpuBackend } from './device.js';

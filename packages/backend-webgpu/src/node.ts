@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { existsSync } from 'node:fs';
 import type { WebGpuAdapterInfo, WebGpuBackend } from './backend.js';
 import { adapterInfoOf, type CreateWebGpuOptions, createWebGpuBackendOn } from './device.js';
