@@ -1,5 +1,6 @@
 import { JsBackend } from '@recur/backend-js';
 import {
+  BackendRegistry,
   crossEntropy,
   type Expr,
   evalExpr,
@@ -13,7 +14,12 @@ import {
 import { assertClose } from '@recur/tensor/testkit';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DeviceLostError, type WebGpuBackend, type WebGpuBuffer } from '../src/index.js';
+import {
+  DeviceLostError,
+  registerWebGpuBackend,
+  type WebGpuBackend,
+  type WebGpuBuffer,
+} from '../src/index.js';
 import { backend, createBackend, gpuAvailable, skipReason } from './gpu.js';
 
 const f32 = (b: WebGpuBackend, values: readonly number[]): WebGpuBuffer => {
@@ -415,6 +421,16 @@ if (!gpuAvailable) {
   });
 
   describe('webgpu backend: the tensor API', () => {
+    it('registers on a registry and passes its interface check', async () => {
+      const registry = registerWebGpuBackend(new BackendRegistry(), () => createBackend());
+      expect(registry.names()).toEqual(['webgpu']);
+      const b = await registry.create('webgpu');
+      expect(b.name).toBe('webgpu');
+      expect(b.capabilities.dtypes).toEqual(['f32', 'i32']);
+      expect(b.capabilities.syncRead).toBe(false);
+      b.dispose();
+    });
+
     it('an eager training step (matmul, tanh, cross-entropy, backward) matches the js backend', async () => {
       const gpu = await backend();
       const js = new JsBackend();
