@@ -26,6 +26,8 @@ export const CONTROL = {
   slots: 8,
 } as const;
 export const CLAIM_BITS = 10;
+/** How long a worker may take to start before the backend runs without threads. */
+const START_TIMEOUT_MS = 20_000;
 export const SLOT_WORDS = 16;
 export const MAX_THREADS = 64;
 export const MAX_CHUNKS = 512;
@@ -71,9 +73,19 @@ export class ThreadPool {
         workers.map(
           (w, i) =>
             new Promise<void>((resolve, reject) => {
-              w.onError(reject);
+              const timer = setTimeout(
+                () => reject(new Error(`a worker did not start within ${START_TIMEOUT_MS / 1000} s`)),
+                START_TIMEOUT_MS,
+              );
+              w.onError((err) => {
+                clearTimeout(timer);
+                reject(err);
+              });
               w.onMessage((m) => {
-                if (m === 'ready') resolve();
+                if (m === 'ready') {
+                  clearTimeout(timer);
+                  resolve();
+                }
               });
               w.post({
                 memory,
