@@ -210,7 +210,8 @@ export class WasmBackend implements Backend {
         `WasmBackend.create: expected threads to be a positive integer, found ${options.threads}. Pass e.g. { threads: 2 }.`,
       );
     }
-    const maxPages = Math.max(1, Math.floor(((options.maxMemoryMB ?? 2048) * MB) / PAGE));
+    // wasm32 addresses at most 4 GiB (65 536 pages).
+    const maxPages = Math.min(65536, Math.max(1, Math.floor(((options.maxMemoryMB ?? 2048) * MB) / PAGE)));
     const initialPages = Math.min(maxPages, Math.ceil(((options.initialMemoryMB ?? 32) * MB) / PAGE));
     let reason: string | null = null;
     if (requested > 1 && env.threadsUnavailable) reason = env.threadsUnavailable;
