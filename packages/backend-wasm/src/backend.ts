@@ -537,7 +537,7 @@ export class WasmBackend implements Backend {
     for (const name of MATH_IMPORTS) {
       imports.set(name, mb.importFunc('m', name, name === 'pow' ? ['f64', 'f64'] : ['f64'], ['f64']));
     }
-    mb.add(emitElementwise(mb, sig, imports));
+    mb.add(emitElementwise(sig, imports));
     const bytes = mb.toBytes();
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.importObject());
     let ptr = 0;

@@ -1,5 +1,5 @@
 import { type DType, type Expr, ex, exprKey } from '@recur/tensor';
-import { Fn, type ModuleBuilder, OP, SIMD, type ValType } from './emit.js';
+import { Fn, OP, SIMD, type ValType } from './emit.js';
 import { VMath } from './vmath.js';
 
 /**
@@ -95,11 +95,10 @@ export function paramWords(rank: number, views: number): number {
  * Emits `ew(P, rowStart, rowEnd, colStart, colEnd)`: computes rows [rowStart, rowEnd) and, within
  * each, inner indices [colStart, colEnd).
  */
-export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Map<string, number>): Fn {
+export function emitElementwise(sig: EwSignature, imports: ReadonlyMap<string, number>): Fn {
   const vector = vectorizable(sig.exprs, sig.inDTypes);
   const f = new Fn('ew', ['i32', 'i32', 'i32', 'i32', 'i32']);
   f.hoistConstants = true;
-  void mb;
   const [P, rowStart, rowEnd, colStart, colEnd] = [0, 1, 2, 3, 4];
   const R = sig.rank;
   const nIn = sig.inDTypes.length;
@@ -131,7 +130,6 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
 
   const I = () => f.local('i32');
   const dims = Array.from({ length: R - 1 }, I);
-  const inner = I();
   const base = views.map(() => I());
   const step = views.map(() => I()); // inner stride in bytes
   const ostr = views.map(() => Array.from({ length: R - 1 }, I)); // outer strides in bytes
@@ -146,7 +144,7 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
   const jb = I();
 
   // Load the parameter record.
-  f.get(P).load('i32', 0).set(inner);
+  // Word 0 (the inner size) is not needed: each call passes its column range.
   dims.forEach((d, k) => {
     f.get(P)
       .load('i32', 4 * (1 + k))
@@ -173,7 +171,6 @@ export function emitElementwise(mb: ModuleBuilder, sig: EwSignature, imports: Ma
       f.get(step[vi]!).i32(3).op(OP.i32_mul).set(st3[vi]!);
     }
   });
-  void inner;
 
   const vm = vector ? new VMath(f) : null;
   const valLocal = views.map((v) => (vector ? f.local('v128') : f.local(valType(v.dtype))));

@@ -350,7 +350,7 @@ export function emitGemmF32(s: GemmShape, name = 'gemm_f32'): Fn {
         f.forRange(
           t3,
           () => f.i32(0),
-          nrLocal(),
+          constLocal(nr),
           1,
           () => {
             f.get(t3).get(cols).op(OP.i32_lt_s).if();
@@ -396,19 +396,12 @@ export function emitGemmF32(s: GemmShape, name = 'gemm_f32'): Fn {
     );
   }
 
-  function nrLocal(): number {
-    // A local holding nr, for forRange's bound.
-    const l = f.local('i32');
-    f.i32(nr).set(l);
-    return l;
-  }
-
   /** Packs op(A)[ic:mcEnd, pc:pc+kc] into panels of mr rows at packA ([kc][mr], zero-padded rows). */
   function emitPackA(): void {
     // t0 = stride along p, t1 = stride along rows (bytes)
     f.get(transA).if('i32').get(lda).i32(2).op(OP.i32_shl).else().i32(4).end().set(t0);
     f.get(transA).if('i32').i32(4).else().get(lda).i32(2).op(OP.i32_shl).end().set(t1);
-    const mrL = nrLocalValue(mr);
+    const mrL = constLocal(mr);
     f.forRange(
       ir,
       () => f.get(ic),
@@ -588,7 +581,8 @@ export function emitGemmF32(s: GemmShape, name = 'gemm_f32'): Fn {
     if (into !== undefined) f.set(into);
   }
 
-  function nrLocalValue(v: number): number {
+  /** A new i32 local set to v (forRange takes its bound from a local). */
+  function constLocal(v: number): number {
     const l = f.local('i32');
     f.i32(v).set(l);
     return l;

@@ -1,4 +1,4 @@
-import { type Fn, OP, SIMD } from './emit.js';
+import { type Fn, SIMD } from './emit.js';
 
 /**
  * f32x4 transcendental functions emitted inline: each takes its argument from a v128 local and
@@ -160,9 +160,4 @@ export class VMath {
     f.get(x).f32x4(0).simd(SIMD.f32x4_gt).get(x).f32x4(0).simd(SIMD.f32x4_lt).simd(SIMD.or);
     f.simd(SIMD.bitselect);
   }
-}
-
-/** Scalar helper used where a select needs three operands in wasm's order. */
-export function selectOrder(f: Fn): void {
-  f.op(OP.select);
 }
