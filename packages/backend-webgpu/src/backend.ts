@@ -684,7 +684,8 @@ export class WebGpuBackend implements Backend {
   }
 
   private pipeline(spec: KernelSpec<Phys>, uniformBytes: number): Pipeline {
-    const key = `${spec.key}#${uniformBytes}`;
+    // A kernel's key fixes its parameter count, hence its uniform block: no need to add it.
+    const key = spec.key;
     const known = this.pipelines.get(key);
     if (known) return known;
     const layoutKey = `${uniformBytes}:${spec.slots.map((s) => (s.write ? 'w' : 'r')).join('')}`;
