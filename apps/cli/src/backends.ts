@@ -64,13 +64,24 @@ async function createWebGpu(): Promise<Backend> {
   }
 }
 
+/** $RECUR_WASM_THREADS, when set: the wasm backend's worker threads (default: the backend's own choice). */
+function wasmThreads(): number | undefined {
+  const v = process.env.RECUR_WASM_THREADS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new CliError(`RECUR_WASM_THREADS: expected a positive integer, found '${v}'.`);
+  }
+  return n;
+}
+
 /** Creates the named backend, or a one-line error saying why it cannot run here. */
 export async function createBackend(name: BackendName): Promise<Backend> {
   switch (name) {
     case 'js':
       return new JsBackend();
     case 'wasm':
-      return createWasm();
+      return createWasm(wasmThreads());
     case 'webgpu':
       return createWebGpu();
   }

@@ -421,8 +421,7 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
         const line = json
           ? JSON.stringify({ step, valLoss: loss, seconds: (performance.now() - t0) / 1000 })
           : `step ${step}  val loss ${loss.toFixed(3)} nats/char  (${formatDuration((performance.now() - t0) / 1000)})`;
-        loop.note(line);
-        if (json) io.out(line);
+        loop.print(line);
       }
     },
   });

@@ -3,7 +3,7 @@ import { intArg } from './args.js';
 import { runDemo } from './demo.js';
 import { CliError, Interrupted } from './errors.js';
 import { type CellKind, graphCommand } from './graph.js';
-import { info } from './info.js';
+import { formatInfo, info } from './info.js';
 import type { Io } from './progress.js';
 import { registerModelCommands } from './register.js';
 import type { Hooks } from './run-training.js';
@@ -79,13 +79,10 @@ async function run(argv: string[], io: Io, hooks: Hooks): Promise<number> {
     .command('info')
     .description('version and the backends available here')
     .option('--json', 'print JSON')
-    .action((o) => {
-      const i = info();
-      out(
-        o.json
-          ? JSON.stringify(i)
-          : `recur ${i.version} on Node ${i.node}\nbackends: ${JSON.stringify(i.backends)}`,
-      );
+    .action(async (o) => {
+      const i = await info();
+      if (o.json) out(JSON.stringify(i));
+      else for (const line of formatInfo(i)) out(line);
     });
 
   program

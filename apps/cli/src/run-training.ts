@@ -117,7 +117,13 @@ export class TrainingLoop {
     return (performance.now() - this.started) / 1000;
   }
 
-  /** Prints a diagnostic line without breaking the status line. */
+  /** Prints a result line (stdout) without breaking the status line. */
+  print(line: string): void {
+    this.progress.clear();
+    this.o.io.out(line);
+  }
+
+  /** Prints a diagnostic line (stderr) without breaking the status line. */
   note(line: string): void {
     this.progress.clear();
     this.o.io.err(line);
