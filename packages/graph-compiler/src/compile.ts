@@ -27,6 +27,12 @@ export interface CompileOptions {
   readonly train?: boolean;
   /** Where the program runs (default: the active backend). */
   readonly backend?: Backend;
+  /**
+   * Where the step is traced and constants are captured, which needs synchronous reads (default:
+   * `backend` when it reads synchronously, else the active backend when that does). Pass a CPU
+   * backend here to compile for an asynchronous one, e.g. `{ backend: gpu, host: new JsBackend() }`.
+   */
+  readonly host?: Backend;
 }
 
 export interface CompileStats {
@@ -91,12 +97,13 @@ export class CompiledScan {
   ) {
     const t0 = performance.now();
     const backend = options.backend ?? engine.backend;
-    this.step = engine.withBackend(backend, () => traceStep(stepFn, spec));
+    const host = hostFor(backend, options.host);
+    this.step = engine.withBackend(host, () => traceStep(stepFn, spec));
     const steps = options.steps;
     let fwd: Program;
     let bwd: Program | null = null;
     if (options.train) {
-      const tp = engine.withBackend(backend, () => trainPrograms(this.step, steps));
+      const tp = engine.withBackend(host, () => trainPrograms(this.step, steps));
       fwd = tp.forward;
       bwd = tp.backward;
     } else {
@@ -214,6 +221,21 @@ export class CompiledScan {
   dispose(): void {
     this.exe.dispose();
   }
+}
+
+function hostFor(target: Backend, host: Backend | undefined): Backend {
+  if (host) {
+    if (!host.readSync)
+      throw new GraphError(
+        `compileScan: expected a host backend that reads synchronously, found '${host.name}', which reads asynchronously. Pass a CPU backend such as new JsBackend() as host.`,
+      );
+    return host;
+  }
+  if (target.readSync) return target;
+  if (engine.backend.readSync) return engine.backend;
+  throw new GraphError(
+    `compileScan: backend '${target.name}' reads asynchronously, so the step cannot be traced on it. Pass a CPU backend to trace on, e.g. { backend, host: new JsBackend() }.`,
+  );
 }
 
 function expectNames(where: string, given: Readonly<Record<string, Tensor>>, want: readonly string[]): void {

@@ -205,6 +205,50 @@ describe('the whole pipeline (passes, fusion, lowering, memory plan, execution)'
   });
 });
 
+describe('compiling for a backend that reads asynchronously', () => {
+  // The JS backend without synchronous reads, as a GPU backend looks to the compiler.
+  const asyncOnly = (): R.Backend => {
+    const js = R.getBackend();
+    return Object.create(js, {
+      name: { value: 'async-js' },
+      readSync: { value: undefined },
+      read: { value: async (b: R.BackendBuffer) => js.readSync!(b) },
+      capabilities: { value: { ...js.capabilities, syncRead: false } },
+    }) as R.Backend;
+  };
+  const on = (b: R.Backend, t: R.Tensor) =>
+    R.withBackend(b, () => R.tensor(Array.from(t.dataSync()), { dtype: t.dtype }).reshape(t.shape));
+
+  it('traces on a host backend and runs on the target (GRU, whose step captures a constant)', async () => {
+    const spec = cellSpec('gru', 2, 3, 4, 'f32');
+    const env = cellEnv(spec, 5, 9);
+    const ref = eagerScan(steps.gru, spec, env, 5);
+    const target = asyncOnly();
+    const c = compileScan(steps.gru, spec, { steps: 5, backend: target, host: R.getBackend() });
+    const init = Object.fromEntries(
+      Object.keys(spec.carry).map((k) => [k, on(target, env.get(`init:${k}`)!)]),
+    );
+    const params = Object.fromEntries(Object.keys(spec.params).map((p) => [p, on(target, env.get(p)!)]));
+    const ys = c.forward(init, { x: on(target, env.get('x')!) }, params).ys.h!;
+    expect(ys.backend.name).toBe('async-js');
+    const got = Array.from(await ys.data());
+    const want = Array.from(ref.ys.h!.dataSync());
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    c.dispose();
+  });
+
+  it('asks for a host when neither the target nor the active backend reads synchronously', () => {
+    const target = asyncOnly();
+    const spec = cellSpec('gru', 2, 3, 4, 'f32');
+    expect(() => R.withBackend(target, () => compileScan(steps.gru, spec, { steps: 3 }))).toThrow(
+      /reads asynchronously.*host: new JsBackend\(\)/,
+    );
+    expect(() => compileScan(steps.gru, spec, { steps: 3, backend: target, host: target })).toThrow(
+      /expected a host backend that reads synchronously/,
+    );
+  });
+});
+
 describe('bad input to a compiled scan', () => {
   const spec = cellSpec('rnn', 2, 3, 4);
   const env = () => cellEnv(spec, 5, 1);
