@@ -40,7 +40,7 @@ export interface CharLmOptions {
   valid: number;
   evalEvery: number;
   dropout: number;
-  compiled?: boolean;
+  eager?: boolean;
   backend: BackendName;
   seed: number;
   out: string;
@@ -115,10 +115,10 @@ export const CHARLM_SPECS: readonly OptionSpec[] = [
     default: 0,
   },
   {
-    key: 'compiled',
-    flag: '--compiled',
+    key: 'eager',
+    flag: '--eager',
     kind: bool,
-    help: 'run the recurrent layers compiled by the graph compiler',
+    help: 'run the recurrent layers op by op instead of as programs compiled by the graph compiler',
   },
   ...COMMON_TRAIN.map((s) => (s.key === 'out' ? { ...s, default: 'charlm-model' } : s)),
 ];
@@ -246,7 +246,7 @@ export interface SampleOptions {
 }
 
 /**
- * Generates text: the prime is read into the state, then each next character is drawn from the
+ * Generates text: a blank line and the prime are read into the state, then each next character is drawn from the
  * softmax of the logits / temperature, among the top k, with a seeded generator.
  */
 export function generate(model: CharLm, vocab: Vocab, o: SampleOptions): string {
@@ -257,7 +257,11 @@ export function generate(model: CharLm, vocab: Vocab, o: SampleOptions): string 
   let out = '';
   model.eval();
   try {
-    let input = prime;
+    // Training carries the state from chunk to chunk, so the model seldom sees a zero state; a
+    // blank line first (where speeches and paragraphs begin) puts it in a state it knows. Without
+    // it, a prime such as 'ROMEO:' read from zeros often starts with a run of nonsense.
+    const lead = vocab.has('\n') ? vocab.encode('\n\n') : new Int32Array(0);
+    let input = Int32Array.from([...lead, ...prime]);
     for (let i = 0; i < o.length; i++) {
       const r = noGrad(() =>
         tidy(() => {
@@ -298,11 +302,11 @@ function pick(logits: ArrayLike<number>, temperature: number, topK: number, rng:
   return order[order.length - 1]!;
 }
 
-function epochReport(logs: EpochLogs, epochs: number) {
+function epochReport(logs: EpochLogs, epochs: number | undefined) {
   const val = logs.val;
   return {
     text:
-      `epoch ${logs.epoch + 1}/${epochs}  loss ${logs.loss.toFixed(3)} nats/char` +
+      `epoch ${logs.epoch + 1}${epochs === undefined ? '' : `/${epochs}`}  loss ${logs.loss.toFixed(3)} nats/char` +
       (val ? `  val loss ${val.loss.toFixed(3)}` : '') +
       `  ${logs.seconds.toFixed(1)}s  ${logs.itemsPerSecond.toFixed(0)} chars/s`,
     json: {
@@ -363,7 +367,7 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
     seed: o.seed,
     dropout: o.dropout,
   };
-  const model = new CharLm(config, o.compiled === true);
+  const model = new CharLm(config, o.eager !== true);
   const optimizer = new Adam(model, { lr: o.lr });
   const head = {
     text: textPath,
@@ -380,7 +384,7 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
     embedding: o.embedding,
     parameters: model.numParameters(),
     backend: backend.name,
-    compiled: o.compiled === true,
+    compiled: o.eager !== true,
   };
   if (json) {
     io.out(JSON.stringify(head));
@@ -390,7 +394,7 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
       `text: ${textPath}, ${text.length} characters (${vocab.size - 1} distinct); training on the first ${parts.train.length}, validating on the last ${parts.valid.length}`,
     );
     io.out(
-      `model: ${o.cell.toUpperCase()} ${o.hidden} × ${o.layers}, ${o.embedding > 0 ? `embedding ${o.embedding}` : 'one-hot input'}, ${modelLine.parameters} parameters; truncated BPTT over ${o.seqLen} steps, ${o.batch} streams; backend ${backend.name}${o.compiled ? ' (compiled)' : ''}${o.minutes !== undefined ? `; ${o.minutes} minutes` : ''}`,
+      `model: ${o.cell.toUpperCase()} ${o.hidden} × ${o.layers}, ${o.embedding > 0 ? `embedding ${o.embedding}` : 'one-hot input'}, ${modelLine.parameters} parameters; truncated BPTT over ${o.seqLen} steps, ${o.batch} streams; backend ${backend.name}${o.eager ? ', eager' : ', compiled'}${o.minutes !== undefined ? `; ${o.minutes} minutes` : ''}`,
     );
   }
 
@@ -410,9 +414,10 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
     hooks,
     unit: 'chars',
     epochs,
+    showEpochs: o.epochs !== undefined,
     batchesPerEpoch: perEpoch,
     ...(o.minutes !== undefined ? { minutes: o.minutes } : {}),
-    reportEpoch: (logs) => epochReport(logs, epochs),
+    reportEpoch: (logs) => epochReport(logs, o.epochs),
     json,
     afterBatch: (step) => {
       if (o.evalEvery > 0 && step % o.evalEvery === 0) {
@@ -471,23 +476,21 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
   try {
     const r = await loop.run(trainer);
     const seconds = before + (performance.now() - t0) / 1000;
+    // Saved whenever training stopped mid-epoch (Ctrl-C or --minutes), so that --resume goes on with it.
+    const state = carried as LmState | null;
+    const carriedJson =
+      state && trainer.stateDict().batchInEpoch > 0
+        ? {
+            h: encodeTensor(state.h, 'carried'),
+            ...(state.c ? { c: encodeTensor(state.c, 'carried') } : {}),
+          }
+        : null;
     if (r.interrupted) {
-      const state = carried as LmState | null;
       await saveModelDir(o.out, {
         model,
         config,
         vocabulary: vocab.toJSON(),
-        extra: {
-          ...extraBase,
-          seconds,
-          complete: false,
-          carried: state
-            ? {
-                h: encodeTensor(state.h, 'carried'),
-                ...(state.c ? { c: encodeTensor(state.c, 'carried') } : {}),
-              }
-            : null,
-        } satisfies CharLmExtra,
+        extra: { ...extraBase, seconds, complete: false, carried: carriedJson } satisfies CharLmExtra,
         optimizer,
         trainer,
       });
@@ -508,7 +511,13 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
       model,
       config,
       vocabulary: vocab.toJSON(),
-      extra: { ...extraBase, seconds, complete: true, validLoss, carried: null } satisfies CharLmExtra,
+      extra: {
+        ...extraBase,
+        seconds,
+        complete: true,
+        validLoss,
+        carried: carriedJson,
+      } satisfies CharLmExtra,
       optimizer,
       trainer,
     });

@@ -9,16 +9,29 @@ import { CliError } from './errors.js';
 import { type ModelKind, readModelDir } from './model-dir.js';
 import { type OptionSpec, resolveOptions } from './options.js';
 
-/** Creates the backend a command asked for and makes it the active one. */
+const activated: Backend[] = [];
+
+/** Creates the backend a command asked for and makes it the active one (until `releaseBackends`). */
 export async function activateBackend(
   name: BackendName,
   command: string,
   training: boolean,
 ): Promise<Backend> {
   const backend = await createBackend(name);
-  if (training) requireSyncReads(backend, command);
+  try {
+    if (training) requireSyncReads(backend, command);
+  } catch (e) {
+    backend.dispose();
+    throw e;
+  }
   setBackend(backend);
+  activated.push(backend);
   return backend;
+}
+
+/** Frees the backends that commands created (worker threads, GPU devices) once the command is over. */
+export function releaseBackends(): void {
+  for (const b of activated.splice(0)) b.dispose();
 }
 
 /** A bundled data set's path (`names`, `text/tinyshakespeare.txt`), or an error saying how to point at one. */

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { intArg } from './args.js';
+import { releaseBackends } from './common.js';
 import { runDemo } from './demo.js';
 import { CliError, Interrupted } from './errors.js';
 import { type CellKind, graphCommand } from './graph.js';
@@ -118,6 +119,8 @@ async function run(argv: string[], io: Io, hooks: Hooks): Promise<number> {
     if (verbose) err(`recur: ${(e as Error).stack ?? String(e)}`);
     else err(`recur: ${oneLine(e)}`);
     return 1;
+  } finally {
+    releaseBackends();
   }
 }
 

@@ -8,7 +8,8 @@ export interface Io {
 
 export interface ProgressState {
   readonly epoch: number;
-  readonly epochs: number;
+  /** Total epochs, or null when a time budget decides. */
+  readonly epochs: number | null;
   /** Fraction of all the work done, 0..1 (epochs, or the time budget with --minutes). */
   readonly done: number;
   readonly loss: number;
@@ -55,7 +56,7 @@ export class Progress {
     const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
     const acc = s.accuracy === undefined ? '' : `  acc ${(s.accuracy * 100).toFixed(1)}%`;
     return (
-      `epoch ${s.epoch}/${s.epochs} ${bar} ${(s.done * 100).toFixed(0).padStart(3)}%  loss ${s.loss.toFixed(3)}${acc}` +
+      `epoch ${s.epoch}${s.epochs === null ? '' : `/${s.epochs}`} ${bar} ${(s.done * 100).toFixed(0).padStart(3)}%  loss ${s.loss.toFixed(3)}${acc}` +
       `  ${rate(s.itemsPerSecond)} ${this.unit}/s  ETA ${formatDuration(s.eta)}`
     );
   }

@@ -15,6 +15,8 @@ export interface LoopOptions {
   /** What an item is, for the throughput display ('names', 'chars', 'windows'). */
   readonly unit: string;
   readonly epochs: number;
+  /** Show the epoch count (false when a time budget decides how many run). */
+  readonly showEpochs?: boolean;
   readonly batchesPerEpoch: number;
   /** Stop after this many minutes of training (the epoch count is then an upper bound). */
   readonly minutes?: number;
@@ -81,7 +83,7 @@ export class TrainingLoop {
         const accuracy = o.accuracy?.();
         this.progress.update({
           epoch: logs.epoch + 1,
-          epochs: o.epochs,
+          epochs: o.showEpochs === false ? null : o.epochs,
           done: Math.min(1, done),
           loss: this.lossSum / this.batches,
           ...(accuracy === undefined ? {} : { accuracy }),
