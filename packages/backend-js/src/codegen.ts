@@ -1,4 +1,4 @@
-import { type Expr, exprKey } from '@recur/tensor';
+import { type Expr, renderShared } from '@recur/tensor';
 
 /**
  * Turns an elementwise expression into JavaScript source. Inputs are read once into locals
@@ -106,54 +106,11 @@ export type ElementwiseKernel = (
  * that occurs more than once (by structure) is bound to a local `t<k>` before its first use.
  */
 export function exprsToJs(exprs: readonly Expr[]): { stmts: string[]; results: string[] } {
-  const count = new Map<string, number>();
-  const keyOf = new Map<Expr, string>();
-  const key = (e: Expr): string => {
-    let k = keyOf.get(e);
-    if (k === undefined) {
-      k = exprKey(e);
-      keyOf.set(e, k);
-    }
-    return k;
-  };
-  const visit = (e: Expr): void => {
-    const k = key(e);
-    const c = count.get(k) ?? 0;
-    count.set(k, c + 1);
-    if (c > 0) return;
-    for (const child of children(e)) visit(child);
-  };
-  for (const e of exprs) visit(e);
-  const bound = new Map<string, string>();
-  const stmts: string[] = [];
-  const emit = (e: Expr): string => {
-    if (e.kind === 'input' || e.kind === 'const') return exprToJs(e);
-    const k = key(e);
-    const known = bound.get(k);
-    if (known) return known;
-    const code = exprToJs(e, emit);
-    if ((count.get(k) ?? 0) < 2) return code;
-    const name = `t${bound.size}`;
-    stmts.push(`const ${name} = ${code};`);
-    bound.set(k, name);
-    return name;
-  };
-  const results = exprs.map(emit);
-  return { stmts, results };
-}
-
-function children(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'unary':
-    case 'cast':
-      return [e.a];
-    case 'binary':
-      return [e.a, e.b];
-    case 'where':
-      return [e.cond, e.a, e.b];
-    default:
-      return [];
-  }
+  return renderShared(
+    exprs,
+    (e, sub) => (e.kind === 'input' || e.kind === 'const' ? exprToJs(e) : exprToJs(e, sub)),
+    (name, code) => `const ${name} = ${code};`,
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type DType, type Expr, exprKey } from '@recur/tensor';
+import { type DType, type Expr, exprChildren, renderShared } from '@recur/tensor';
 
 /**
  * WGSL code generation from the scalar expression IR of `@recur/tensor` (`Expr`). Semantics follow
@@ -174,20 +174,6 @@ export function exprToWgsl(e: Expr, sub: (e: Expr) => string, input: (index: num
   throw new Error(`exprToWgsl: unknown expression ${JSON.stringify(e)}`);
 }
 
-function children(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'unary':
-    case 'cast':
-      return [e.a];
-    case 'binary':
-      return [e.a, e.b];
-    case 'where':
-      return [e.cond, e.a, e.b];
-    default:
-      return [];
-  }
-}
-
 /**
  * WGSL statements computing several expressions, each shared subexpression (by structure) bound
  * once to a `let t<k>` before its first use. `input(i)` renders a read of input i.
@@ -196,45 +182,16 @@ export function exprsToWgsl(
   exprs: readonly Expr[],
   input: (index: number) => string,
 ): { stmts: string[]; results: string[] } {
-  const count = new Map<string, number>();
-  const keyOf = new Map<Expr, string>();
-  const key = (e: Expr): string => {
-    let k = keyOf.get(e);
-    if (k === undefined) {
-      k = exprKey(e);
-      keyOf.set(e, k);
-    }
-    return k;
-  };
-  const visit = (e: Expr): void => {
-    const k = key(e);
-    const c = count.get(k) ?? 0;
-    count.set(k, c + 1);
-    if (c > 0) return;
-    for (const child of children(e)) visit(child);
-  };
-  for (const e of exprs) visit(e);
-  const bound = new Map<string, string>();
-  const stmts: string[] = [];
-  const emit = (e: Expr): string => {
-    if (e.kind === 'input' || e.kind === 'const') return exprToWgsl(e, emit, input);
-    const k = key(e);
-    const known = bound.get(k);
-    if (known) return known;
-    const code = exprToWgsl(e, emit, input);
-    if ((count.get(k) ?? 0) < 2) return code;
-    const name = `t${bound.size}`;
-    stmts.push(`let ${name} = ${code};`);
-    bound.set(k, name);
-    return name;
-  };
-  const results = exprs.map(emit);
-  return { stmts, results };
+  return renderShared(
+    exprs,
+    (e, sub) => exprToWgsl(e, sub, input),
+    (name, code) => `let ${name} = ${code};`,
+  );
 }
 
 /** Every dtype an expression touches (to reject f64 with a clear error). */
 export function exprDTypes(e: Expr, into: Set<DType> = new Set()): Set<DType> {
   into.add(e.dtype);
-  for (const c of children(e)) exprDTypes(c, into);
+  for (const c of exprChildren(e)) exprDTypes(c, into);
   return into;
 }

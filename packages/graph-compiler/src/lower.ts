@@ -533,7 +533,7 @@ function relocateStacks(
     if (buffers[v]!.kind !== 'value' || touching(v) !== 1) return;
     const ki = kernels.findIndex((k) => k.kind === 'fused' && k.outputs.some((x) => x.slot.buf === v));
     const k = kernels[ki];
-    if (!k || k.kind !== 'fused') return;
+    if (k?.kind !== 'fused') return;
     const out = k.outputs.find((x) => x.slot.buf === v)!;
     const reads = inputsOf(out.expr);
     const like = k.inputs.find((i, j) => {

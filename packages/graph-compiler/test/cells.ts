@@ -119,7 +119,7 @@ export function eagerScan(
   return { final: carry, ys: ysStacked, grads };
 }
 
-export function cotangents(spec: ScanSpec, steps: number, ys: Record<string, R.Tensor>, seed: number) {
+export function cotangents(spec: ScanSpec, _steps: number, ys: Record<string, R.Tensor>, seed: number) {
   const cot = new Map<string, R.Tensor>();
   let s = seed;
   for (const [k, v] of Object.entries(spec.carry))

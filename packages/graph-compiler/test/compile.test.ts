@@ -233,7 +233,7 @@ describe('compiling for a backend that reads asynchronously', () => {
     expect(ys.backend.name).toBe('async-js');
     const got = Array.from(await ys.data());
     const want = Array.from(ref.ys.h!.dataSync());
-    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    for (const [i, v] of got.entries()) expect(v).toBeCloseTo(want[i]!, 5);
     c.dispose();
   });
 

@@ -208,3 +208,65 @@ export function binaryScalar(op: BinaryOp, a: number, b: number, int: boolean): 
       return a >= b ? 1 : 0;
   }
 }
+
+/** The operands of an expression node. */
+export function exprChildren(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'unary':
+    case 'cast':
+      return [e.a];
+    case 'binary':
+      return [e.a, e.b];
+    case 'where':
+      return [e.cond, e.a, e.b];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Straight-line code for several expressions that evaluates each shared subexpression once: a
+ * subtree occurring more than once (by structure) is bound to a local `t<k>` before its first use.
+ * `render(e, sub)` renders one node with `sub` rendering its operands (inputs and constants are
+ * rendered by `render` each time); `bind(name, code)` is the statement that binds a local. Code
+ * generators of every backend share this, so all of them fuse alike.
+ */
+export function renderShared(
+  exprs: readonly Expr[],
+  render: (e: Expr, sub: (child: Expr) => string) => string,
+  bind: (name: string, code: string) => string,
+): { stmts: string[]; results: string[] } {
+  const count = new Map<string, number>();
+  const keyOf = new Map<Expr, string>();
+  const key = (e: Expr): string => {
+    let k = keyOf.get(e);
+    if (k === undefined) {
+      k = exprKey(e);
+      keyOf.set(e, k);
+    }
+    return k;
+  };
+  const visit = (e: Expr): void => {
+    const k = key(e);
+    const c = count.get(k) ?? 0;
+    count.set(k, c + 1);
+    if (c > 0) return;
+    for (const child of exprChildren(e)) visit(child);
+  };
+  for (const e of exprs) visit(e);
+  const bound = new Map<string, string>();
+  const stmts: string[] = [];
+  const emit = (e: Expr): string => {
+    if (e.kind === 'input' || e.kind === 'const') return render(e, emit);
+    const k = key(e);
+    const known = bound.get(k);
+    if (known) return known;
+    const code = render(e, emit);
+    if ((count.get(k) ?? 0) < 2) return code;
+    const name = `t${bound.size}`;
+    stmts.push(bind(name, code));
+    bound.set(k, name);
+    return name;
+  };
+  return { stmts, results: exprs.map(emit) };
+}
