@@ -1,50 +1,9 @@
 import { JsBackend } from '@recur/backend-js';
-import { compileScan, type ScanSpec, type StepFn } from '@recur/graph-compiler';
+import { compileScan, type ScanSpec } from '@recur/graph-compiler';
+import { cellSpec, steps } from '@recur/graph-compiler/testkit';
 import * as R from '@recur/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WasmBackend } from '../src/index.js';
-
-/** PyTorch-layout LSTM and GRU steps (gates i,f,g,o and r,z,n), written with plain tensor ops. */
-const STEPS: Record<'lstm' | 'gru', StepFn> = {
-  lstm: ({ h, c }, { x }, p) => {
-    const gates = x!
-      .matmul(p.wih!, { transB: true })
-      .add(p.bih!)
-      .add(h!.matmul(p.whh!, { transB: true }).add(p.bhh!));
-    const [i, f, g, o] = gates.split(4, -1) as [R.Tensor, R.Tensor, R.Tensor, R.Tensor];
-    const c2 = f.sigmoid().mul(c!).add(i.sigmoid().mul(g.tanh()));
-    const h2 = o.sigmoid().mul(c2.tanh());
-    return { carry: { h: h2, c: c2 }, y: { h: h2 } };
-  },
-  gru: ({ h }, { x }, p) => {
-    const gi = x!.matmul(p.wih!, { transB: true }).add(p.bih!);
-    const gh = h!.matmul(p.whh!, { transB: true }).add(p.bhh!);
-    const [ir, iz, inn] = gi.split(3, -1) as [R.Tensor, R.Tensor, R.Tensor];
-    const [hr, hz, hn] = gh.split(3, -1) as [R.Tensor, R.Tensor, R.Tensor];
-    const r = ir.add(hr).sigmoid();
-    const z = iz.add(hz).sigmoid();
-    const n = inn.add(r.mul(hn)).tanh();
-    return { carry: { h: R.sub(1, z).mul(n).add(z.mul(h!)) }, y: { h: R.sub(1, z).mul(n).add(z.mul(h!)) } };
-  },
-};
-
-function spec(cell: 'lstm' | 'gru', b: number, d: number, h: number): ScanSpec {
-  const g = (cell === 'lstm' ? 4 : 3) * h;
-  const f32 = 'f32' as const;
-  return {
-    carry:
-      cell === 'lstm'
-        ? { h: { shape: [b, h], dtype: f32 }, c: { shape: [b, h], dtype: f32 } }
-        : { h: { shape: [b, h], dtype: f32 } },
-    xs: { x: { shape: [b, d], dtype: f32 } },
-    params: {
-      wih: { shape: [g, d], dtype: f32 },
-      whh: { shape: [g, h], dtype: f32 },
-      bih: { shape: [g], dtype: f32 },
-      bhh: { shape: [g], dtype: f32 },
-    },
-  };
-}
 
 interface Run {
   ys: Float32Array;
@@ -61,7 +20,7 @@ function runOn(backend: R.Backend, cell: 'lstm' | 'gru', s: ScanSpec, T: number,
       const init = Object.fromEntries(Object.entries(s.carry).map(([n, v]) => [n, rnd(v.shape)]));
       const xs = { x: rnd([T, ...s.xs.x!.shape]) };
       const params = Object.fromEntries(Object.entries(s.params).map(([n, v]) => [n, rnd(v.shape)]));
-      const c = compileScan(STEPS[cell], s, { steps: T, train: true });
+      const c = compileScan(steps[cell], s, { steps: T, train: true });
       const out = c.forward(init, xs, params);
       const dfinal = Object.fromEntries(Object.keys(s.carry).map((n) => [n, rnd(s.carry[n]!.shape)]));
       const g = c.backward(dfinal, { h: rnd(out.ys.h!.shape) });
@@ -105,7 +64,7 @@ describe.each(['lstm', 'gru'] as const)('compiled %s on wasm equals the js backe
     { B: 3, D: 5, H: 6, T: 7 },
     { B: 16, D: 40, H: 96, T: 5 },
   ])('forward and backward (%o)', ({ B, D, H, T }) => {
-    const s = spec(cell, B, D, H);
+    const s = cellSpec(cell, B, D, H);
     const ref = runOn(js, cell, s, T, 11);
     for (const { name, backend } of backends) {
       const before = backend.memory();

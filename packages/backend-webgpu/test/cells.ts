@@ -1,58 +1,8 @@
-import {
-  type CompiledScan,
-  compileScan,
-  Executable,
-  names,
-  type ScanSpec,
-  type StepFn,
-} from '@recur/graph-compiler';
+import { type CompiledScan, compileScan, Executable, names, type ScanSpec } from '@recur/graph-compiler';
+import { type CellKind, steps as referenceSteps } from '@recur/graph-compiler/testkit';
 import * as R from '@recur/tensor';
 
-/** LSTM, GRU (reset-after) and Elman steps in PyTorch's layouts, written with plain tensor ops. */
-export type CellKind = 'lstm' | 'gru' | 'rnn';
-
-export const STEPS: Record<CellKind, StepFn> = {
-  lstm: ({ h, c }, { x }, p) => {
-    const gates = x!
-      .matmul(p.wih!, { transB: true })
-      .add(p.bih!)
-      .add(h!.matmul(p.whh!, { transB: true }).add(p.bhh!));
-    const [i, f, g, o] = gates.split(4, -1) as [R.Tensor, R.Tensor, R.Tensor, R.Tensor];
-    const c2 = f.sigmoid().mul(c!).add(i.sigmoid().mul(g.tanh()));
-    const h2 = o.sigmoid().mul(c2.tanh());
-    return { carry: { h: h2, c: c2 }, y: { h: h2 } };
-  },
-  gru: ({ h }, { x }, p) => {
-    const gi = x!.matmul(p.wih!, { transB: true }).add(p.bih!);
-    const gh = h!.matmul(p.whh!, { transB: true }).add(p.bhh!);
-    const [ir, iz, inn] = gi.split(3, -1) as [R.Tensor, R.Tensor, R.Tensor];
-    const [hr, hz, hn] = gh.split(3, -1) as [R.Tensor, R.Tensor, R.Tensor];
-    const r = ir.add(hr).sigmoid();
-    const z = iz.add(hz).sigmoid();
-    const n = inn.add(r.mul(hn)).tanh();
-    const h2 = R.sub(1, z).mul(n).add(z.mul(h!));
-    return { carry: { h: h2 }, y: { h: h2 } };
-  },
-  rnn: ({ h }, { x }, p) => {
-    const h2 = x!
-      .matmul(p.wih!, { transB: true })
-      .add(p.bih!)
-      .add(h!.matmul(p.whh!, { transB: true }).add(p.bhh!))
-      .tanh();
-    return { carry: { h: h2 }, y: { h: h2 } };
-  },
-};
-
-const GATES: Record<CellKind, number> = { lstm: 4, gru: 3, rnn: 1 };
-
-export function cellSpec(cell: CellKind, b: number, d: number, h: number): ScanSpec {
-  const g = GATES[cell] * h;
-  return {
-    carry: cell === 'lstm' ? { h: { shape: [b, h] }, c: { shape: [b, h] } } : { h: { shape: [b, h] } },
-    xs: { x: { shape: [b, d] } },
-    params: { wih: { shape: [g, d] }, whh: { shape: [g, h] }, bih: { shape: [g] }, bhh: { shape: [g] } },
-  };
-}
+export { type CellKind, cellSpec } from '@recur/graph-compiler/testkit';
 
 /**
  * A scan compiled once (traced and planned on a CPU backend, which captures constants
@@ -78,7 +28,7 @@ export class Replay {
     on: R.Backend,
     cpu: R.Backend,
   ) {
-    return new Replay(compileScan(STEPS[cell], spec, { steps, train, backend: cpu }), on);
+    return new Replay(compileScan(referenceSteps[cell], spec, { steps, train, backend: cpu }), on);
   }
 
   /** Enqueues the forward program; nothing is read. */

@@ -13,7 +13,7 @@ import {
   traceStep,
   trainPrograms,
 } from '../src/index.js';
-import { type CellKind, cellEnv, cellSpec, cotangents, eagerScan, steps } from './cells.js';
+import { type CellKind, cellEnv, cellSpec, cotangents, eagerScan, steps } from '../src/testkit/index.js';
 import { expectClose, STEP_SPEC, stepArb, stepFromProgram, useJs } from './helpers.js';
 
 beforeAll(() => useJs());
@@ -27,7 +27,7 @@ describe.each(CELLS)('compiled %s', (cell) => {
     const spec = cellSpec(cell, 3, 5, 4, dtype);
     const env = cellEnv(spec, T, 5);
     const ref0 = eagerScan(steps[cell], spec, env, T);
-    const cot = cotangents(spec, T, ref0.ys, 77);
+    const cot = cotangents(spec, ref0.ys, 77);
     const ref = eagerScan(steps[cell], spec, env, T, cot);
 
     const c = compileScan(steps[cell], spec, { steps: T, train: true });
@@ -182,7 +182,7 @@ describe('the whole pipeline (passes, fusion, lowering, memory plan, execution)'
           const { forward, backward } = trainPrograms(s, sp.steps);
           const ref1 = interpret(forward, env);
           const ys = Object.fromEntries(s.ys.map((n) => [n, ref1.get(names.ys(n))!]));
-          const cot = cotangents(STEP_SPEC, sp.steps, ys, sp.seed + 3);
+          const cot = cotangents(STEP_SPEC, ys, sp.seed + 3);
           const ref2 = interpret(backward, new Map([...ref1, ...cot]));
 
           const c = compileScan(step, STEP_SPEC, { steps: sp.steps, train: true });

@@ -11,7 +11,7 @@ import {
   trainPrograms,
   verify,
 } from '../src/index.js';
-import { cellEnv, cellSpec, cotangents, steps } from './cells.js';
+import { cellEnv, cellSpec, cotangents, steps } from '../src/testkit/index.js';
 import { expectClose, STEP_SPEC, stepArb, stepFromProgram, useJs } from './helpers.js';
 
 beforeAll(() => useJs());
@@ -52,7 +52,7 @@ describe('hoist', () => {
         const e1 = interpret(forward, env);
         const h1 = interpret(hfw, env);
         const ys = Object.fromEntries(s.ys.map((n) => [n, e1.get(`ys:${n}`)!]));
-        const cot = cotangents(STEP_SPEC, sp.steps, ys, sp.seed + 7);
+        const cot = cotangents(STEP_SPEC, ys, sp.seed + 7);
         const grads = ['dinit:h', 'dxs:x', 'dparam:w', 'dparam:b'];
         compareEnvs(
           interpret(hbw, new Map([...h1, ...cot])),

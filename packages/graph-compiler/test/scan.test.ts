@@ -12,7 +12,7 @@ import {
   unroll,
   verify,
 } from '../src/index.js';
-import { type CellKind, cellEnv, cellSpec, cotangents, eagerScan, steps } from './cells.js';
+import { type CellKind, cellEnv, cellSpec, cotangents, eagerScan, steps } from '../src/testkit/index.js';
 import { expectClose, useJs } from './helpers.js';
 
 beforeAll(() => useJs());
@@ -45,7 +45,7 @@ describe.each(CELLS)('scan over a %s step', (cell) => {
       for (const st of p.stages) verify(st.kind === 'loop' ? st.body : st.graph);
     const env = cellEnv(spec, T, 21);
     const ref0 = eagerScan(step, spec, env, T);
-    const cot = cotangents(spec, T, ref0.ys, 99);
+    const cot = cotangents(spec, ref0.ys, 99);
     const ref = eagerScan(step, spec, env, T, cot);
     const afterFwd = interpret(forward, env);
     expectClose([afterFwd.get(names.ys('h'))!], [ref.ys.h!], 1e-12);

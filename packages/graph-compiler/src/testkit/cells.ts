@@ -1,7 +1,12 @@
 import * as R from '@recur/tensor';
-import type { ScanSpec, StepFn } from '../src/index.js';
+import type { ScanSpec, StepFn } from '../scan.js';
 
-/** Reference steps written with plain tensor ops, in PyTorch's layouts (gates i,f,g,o and r,z,n). */
+/**
+ * Reference recurrent steps and helpers for checking that a backend runs compiled scans right:
+ * LSTM, GRU (reset-after) and Elman steps written with plain tensor ops in PyTorch's layouts (gates
+ * i,f,g,o and r,z,n; parameters `wih`, `whh`, `bih`, `bhh`), their scan specs, seeded inputs, and
+ * an eager loop with tape autograd to compare against.
+ */
 export type CellKind = 'lstm' | 'gru' | 'rnn';
 
 export const steps: Record<CellKind, StepFn> = {
@@ -119,7 +124,12 @@ export function eagerScan(
   return { final: carry, ys: ysStacked, grads };
 }
 
-export function cotangents(spec: ScanSpec, _steps: number, ys: Record<string, R.Tensor>, seed: number) {
+/** Seeded cotangents for the final carries (`dfinal:K`) and the stacked outputs (`dys:N`). */
+export function cotangents(
+  spec: ScanSpec,
+  ys: Record<string, R.Tensor>,
+  seed: number,
+): Map<string, R.Tensor> {
   const cot = new Map<string, R.Tensor>();
   let s = seed;
   for (const [k, v] of Object.entries(spec.carry))

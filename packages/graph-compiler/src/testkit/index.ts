@@ -1,0 +1,10 @@
+export {
+  type CellKind,
+  cellEnv,
+  cellSpec,
+  cotangents,
+  type EagerResult,
+  eagerScan,
+  GATES,
+  steps,
+} from './cells.js';
