@@ -42,6 +42,61 @@ function lastLayer(hN: Tensor): Tensor {
   return reshape(slice(hN, [layers - 1, 0, 0], [layers, batch, hidden]), [batch, hidden]);
 }
 
+/** The parts of the CLI's models: optional embedding → recurrent layers → a linear head. */
+interface ModelParts {
+  readonly cell: CellKind;
+  readonly hidden: number;
+  readonly layers: number;
+  readonly seed: number;
+  readonly compiled: boolean;
+  readonly dropout?: number;
+  /** Features per step: the vocabulary size for characters (one-hot unless embedded). */
+  readonly inputSize: number;
+  /** Embedding size over `inputSize` ids; 0 feeds the features as they are. */
+  readonly embedding: number;
+  readonly paddingIdx?: number;
+  readonly outputs: number;
+}
+
+/** Registers `embedding` (seed), `rnn` (seed + 1) and `head` (seed + 2), in that order. */
+abstract class RecurrentModel extends Module {
+  readonly embedding: Embedding | null;
+  readonly rnn: RNN | LSTM | GRU;
+  readonly head: Linear;
+
+  protected constructor(p: ModelParts) {
+    super();
+    this.embedding =
+      p.embedding > 0
+        ? this.registerModule(
+            'embedding',
+            new Embedding({
+              numEmbeddings: p.inputSize,
+              embeddingDim: p.embedding,
+              seed: p.seed,
+              ...(p.paddingIdx === undefined ? {} : { paddingIdx: p.paddingIdx }),
+            }),
+          )
+        : null;
+    this.rnn = this.registerModule(
+      'rnn',
+      recurrentLayer({
+        cell: p.cell,
+        inputSize: p.embedding > 0 ? p.embedding : p.inputSize,
+        hidden: p.hidden,
+        layers: p.layers,
+        seed: p.seed + 1,
+        compiled: p.compiled,
+        ...(p.dropout === undefined ? {} : { dropout: p.dropout }),
+      }),
+    );
+    this.head = this.registerModule(
+      'head',
+      new Linear({ inFeatures: p.hidden, outFeatures: p.outputs, seed: p.seed + 2 }),
+    );
+  }
+}
+
 export interface NamesModelConfig {
   readonly cell: CellKind;
   readonly hidden: number;
@@ -57,44 +112,12 @@ export interface NamesModelConfig {
  * Many-to-one: characters (embedded, or one-hot) → recurrent layer over each name's own length →
  * a linear layer on the final state → logits over the languages.
  */
-export class NamesModel extends Module {
-  readonly embedding: Embedding | null;
-  readonly rnn: RNN | LSTM | GRU;
-  readonly head: Linear;
-
+export class NamesModel extends RecurrentModel {
   constructor(
     readonly config: NamesModelConfig,
     compiled = false,
   ) {
-    super();
-    const c = config;
-    this.embedding =
-      c.embedding > 0
-        ? this.registerModule(
-            'embedding',
-            new Embedding({
-              numEmbeddings: c.vocabSize,
-              embeddingDim: c.embedding,
-              paddingIdx: 0,
-              seed: c.seed,
-            }),
-          )
-        : null;
-    this.rnn = this.registerModule(
-      'rnn',
-      recurrentLayer({
-        cell: c.cell,
-        inputSize: c.embedding > 0 ? c.embedding : c.vocabSize,
-        hidden: c.hidden,
-        layers: c.layers,
-        seed: c.seed + 1,
-        compiled,
-      }),
-    );
-    this.head = this.registerModule(
-      'head',
-      new Linear({ inFeatures: c.hidden, outFeatures: c.classes, seed: c.seed + 2 }),
-    );
+    super({ ...config, compiled, inputSize: config.vocabSize, paddingIdx: 0, outputs: config.classes });
   }
 
   /** Logits `[B, classes]` of a padded batch (index 0 is padding). */
@@ -125,40 +148,12 @@ export interface LmState {
 }
 
 /** Many-to-many: characters → recurrent layers → a linear layer at every step → next-character logits. */
-export class CharLm extends Module {
-  readonly embedding: Embedding | null;
-  readonly rnn: RNN | LSTM | GRU;
-  readonly head: Linear;
-
+export class CharLm extends RecurrentModel {
   constructor(
     readonly config: CharLmConfig,
     compiled = false,
   ) {
-    super();
-    const c = config;
-    this.embedding =
-      c.embedding > 0
-        ? this.registerModule(
-            'embedding',
-            new Embedding({ numEmbeddings: c.vocabSize, embeddingDim: c.embedding, seed: c.seed }),
-          )
-        : null;
-    this.rnn = this.registerModule(
-      'rnn',
-      recurrentLayer({
-        cell: c.cell,
-        inputSize: c.embedding > 0 ? c.embedding : c.vocabSize,
-        hidden: c.hidden,
-        layers: c.layers,
-        seed: c.seed + 1,
-        compiled,
-        dropout: c.dropout,
-      }),
-    );
-    this.head = this.registerModule(
-      'head',
-      new Linear({ inFeatures: c.hidden, outFeatures: c.vocabSize, seed: c.seed + 2 }),
-    );
+    super({ ...config, compiled, inputSize: config.vocabSize, outputs: config.vocabSize });
   }
 
   /** Logits `[B, T, vocab]` of token ids `[B, T]`, from `state` (zeros when absent), and the state after. */
@@ -180,31 +175,12 @@ export interface SeriesModelConfig {
 }
 
 /** A window of points `[B, W, 1]` → recurrent layer → linear layer on the final state → the next `horizon` points. */
-export class SeriesModel extends Module {
-  readonly rnn: RNN | LSTM | GRU;
-  readonly head: Linear;
-
+export class SeriesModel extends RecurrentModel {
   constructor(
     readonly config: SeriesModelConfig,
     compiled = false,
   ) {
-    super();
-    const c = config;
-    this.rnn = this.registerModule(
-      'rnn',
-      recurrentLayer({
-        cell: c.cell,
-        inputSize: 1,
-        hidden: c.hidden,
-        layers: c.layers,
-        seed: c.seed + 1,
-        compiled,
-      }),
-    );
-    this.head = this.registerModule(
-      'head',
-      new Linear({ inFeatures: c.hidden, outFeatures: c.horizon, seed: c.seed + 2 }),
-    );
+    super({ ...config, compiled, inputSize: 1, embedding: 0, outputs: config.horizon });
   }
 
   forward(windows: Tensor): Tensor {

@@ -622,7 +622,7 @@ export class WasmBackend implements Backend {
     bOff: number,
     base: { a: number; b: number; c: number; bias: number },
   ): void {
-    const { m, n, k, transA, transB } = call;
+    const { m, n, k, transB } = call;
     const threads = this.pool?.threads ?? 1;
     const variant = gemmVariants(this.gemm)[gemmVariantFor(m)]!;
     const { mr, nr } = variant.shape;
@@ -672,6 +672,23 @@ export class WasmBackend implements Backend {
       this.packSeen.set(key, b.version);
       if (this.packSeen.size > 256) this.packSeen.delete(this.packSeen.keys().next().value!);
     }
+    this.writeGemmParams(call, base, cache, cacheValid);
+    this.run(
+      this.core,
+      this.coreIndex.get(variant.name)!,
+      parts.map((p) => [this.gemmParams, ...p]),
+      this.scratchArgs,
+    );
+  }
+
+  /** The GEMM kernels' parameter block: operands, sizes, leading dimensions and the packed-B cache. */
+  private writeGemmParams(
+    call: MatmulCall,
+    base: { a: number; b: number; c: number; bias: number },
+    cache = 0,
+    cacheValid = 0,
+  ): void {
+    const { m, n, k, transA, transB } = call;
     const i32 = this.v().i32;
     const w = this.gemmParams >> 2;
     i32[w + GP.a] = base.a;
@@ -689,12 +706,6 @@ export class WasmBackend implements Backend {
     i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
     i32[w + GP.cache] = cache;
     i32[w + GP.cacheValid] = cacheValid;
-    this.run(
-      this.core,
-      this.coreIndex.get(variant.name)!,
-      parts.map((p) => [this.gemmParams, ...p]),
-      this.scratchArgs,
-    );
   }
 
   private newPacked(key: string, b: WasmBuffer, bytes: number): PackedB | null {
@@ -716,27 +727,13 @@ export class WasmBackend implements Backend {
   }
 
   private gemmF64(call: MatmulCall, base: { a: number; b: number; c: number; bias: number }): void {
-    const { m, n, k, transA, transB } = call;
+    const { m, n, k } = call;
     const threads = this.pool?.threads ?? 1;
     const parts =
       threads > 1 && 2 * m * n * k >= GEMM_PARALLEL_FLOPS && m >= threads
         ? splitRange(m, 2 * threads)
         : [[0, m]];
-    const i32 = this.v().i32;
-    const w = this.gemmParams >> 2;
-    i32[w + GP.a] = base.a;
-    i32[w + GP.b] = base.b;
-    i32[w + GP.c] = base.c;
-    i32[w + GP.m] = m;
-    i32[w + GP.n] = n;
-    i32[w + GP.k] = k;
-    i32[w + GP.lda] = transA ? m : k;
-    i32[w + GP.transA] = transA ? 1 : 0;
-    i32[w + GP.ldb] = transB ? k : n;
-    i32[w + GP.transB] = transB ? 1 : 0;
-    i32[w + GP.ldc] = n;
-    i32[w + GP.bias] = base.bias;
-    i32[w + GP.accumulate] = call.accumulate ? 1 : 0;
+    this.writeGemmParams(call, base);
     this.run(
       this.core,
       this.coreIndex.get('gemm_f64')!,
