@@ -2,9 +2,8 @@
  * `@recur/cells/node`: safetensors files on disk, for Node.js. Writes are atomic: a temporary
  * file beside the target, flushed, then renamed over it, so readers never see half a file.
  */
-import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic as atomic } from '@recur/tensor/node';
 import { CellsError, describe } from './errors.js';
 import type { StateDict } from './module.js';
 import {
@@ -15,35 +14,8 @@ import {
 } from './safetensors.js';
 
 /** Writes `bytes` to `path` atomically (temporary file, fsync, rename); on error `path` is untouched. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
-  let stage = 'create a temporary file beside';
-  try {
-    const handle = await open(tmp, 'wx');
-    try {
-      stage = 'write';
-      let off = 0;
-      while (off < bytes.length) off += (await handle.write(bytes, off, bytes.length - off)).bytesWritten;
-      stage = 'flush';
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    stage = 'rename the temporary file onto';
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new CellsError(
-      describe(
-        'saveSafetensors',
-        `to ${stage} ${JSON.stringify(path)}`,
-        `an error: ${reason}`,
-        'Check the directory exists and is writable.',
-      ),
-      { cause: err },
-    );
-  }
+export function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  return atomic(path, bytes, { where: 'saveSafetensors', error: (m, cause) => new CellsError(m, { cause }) });
 }
 
 /** Saves tensors (e.g. `model.stateDict()`) as a safetensors file, atomically. Works on every backend. */

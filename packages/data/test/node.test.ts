@@ -224,7 +224,7 @@ describe('vocabulary files', () => {
       (await caughtAsync(() => saveVocab(join(dir, 'no', 'such', 'dir.json'), CharVocab.fromTexts(['a']))))
         .message,
     ).toMatch(
-      /saveVocab: expected to create a temporary file beside ".*dir\.json", found an error: ENOENT.*Check the directory exists/,
+      /saveVocab: expected to create a temporary file beside ".*dir\.json", found an error: ENOENT.*Check that the directory exists/,
     );
   });
 });

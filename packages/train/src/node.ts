@@ -6,9 +6,9 @@
  * manifest last, with the size and hash of the weights it belongs to: a crash mid-save leaves the
  * previous checkpoint loadable or a mismatch that loading reports, never a half-written file.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic as atomic } from '@recur/tensor/node';
 import {
   BEST_FILE,
   type CheckpointFiles,
@@ -25,35 +25,8 @@ import {
 import { CheckpointError, describe } from './errors.js';
 
 /** Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed over it. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
-  let stage = 'create a temporary file beside';
-  try {
-    const handle = await open(tmp, 'wx');
-    try {
-      stage = 'write';
-      let off = 0;
-      while (off < data.length) off += (await handle.write(data, off, data.length - off)).bytesWritten;
-      stage = 'flush';
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    stage = 'rename the temporary file onto';
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw new CheckpointError(
-      describe(
-        'writeFileAtomic',
-        `to ${stage} ${JSON.stringify(path)}`,
-        `an error: ${(err as Error).message}`,
-        'Check that the directory is writable and the disk has space.',
-      ),
-      { cause: err },
-    );
-  }
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  return atomic(path, bytes, { error: (m, cause) => new CheckpointError(m, { cause }) });
 }
 
 /**
