@@ -1,4 +1,4 @@
-import { type DType, type Expr, ex, exprKey } from '@recur/tensor';
+import { type DType, type Expr, ex, exprChildren, exprKey } from '@recur/tensor';
 import { Fn, OP, SIMD, type ValType } from './emit.js';
 import { VMath } from './vmath.js';
 
@@ -39,20 +39,6 @@ export function mathImports(): Record<string, (...x: number[]) => number> {
 
 const bytesOf = (t: DType) => (t === 'f64' ? 8 : 4);
 const valType = (t: DType): ValType => t;
-
-function children(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'unary':
-    case 'cast':
-      return [e.a];
-    case 'binary':
-      return [e.a, e.b];
-    case 'where':
-      return [e.cond, e.a, e.b];
-    default:
-      return [];
-  }
-}
 
 /** Whether every node can run in 4-lane SIMD over f32/i32 with results equal to the reference. */
 export function vectorizable(exprs: readonly Expr[], inDTypes: readonly DType[]): boolean {
@@ -124,7 +110,7 @@ export function emitElementwise(sig: EwSignature, imports: ReadonlyMap<string, n
     const c = countUses.get(k) ?? 0;
     countUses.set(k, c + 1);
     if (c > 0) return;
-    for (const ch of children(e)) visit(ch);
+    for (const ch of exprChildren(e)) visit(ch);
   };
   for (const e of sig.exprs) visit(e);
 
