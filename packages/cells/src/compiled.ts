@@ -11,6 +11,7 @@ import {
   type Backend,
   type BackendBuffer,
   engine,
+  isIntercepted,
   type OpDef,
   reshape,
   slice,
@@ -329,27 +330,17 @@ export class ScanCache {
       mask ? 'masked' : 'dense',
     ].join('|');
     const call = new ScanCall(this, key, layout, train, x.backend);
-    let packed: Tensor;
-    try {
-      packed = apply(compiledScanOp, inputs, { call });
-    } catch (err) {
-      // Under the graph compiler's tracer, which records only the ops of the op table.
-      if (
-        err instanceof Error &&
-        err.message.includes(`'${compiledScanOp.name}'`) &&
-        err.message.includes('op table')
-      ) {
-        throw new CellsError(
-          describe(
-            `${this.where}.forward`,
-            'eager execution while the graph compiler traces the layer',
-            'a layer in compiled mode, which runs its own compiled programs and cannot be traced',
-            'Call layer.compile(false) before tracing; the traced graph is compiled anyway.',
-          ),
-        );
-      }
-      throw err;
+    if (isIntercepted()) {
+      throw new CellsError(
+        describe(
+          `${this.where}.forward`,
+          'eager execution while the graph compiler traces the layer',
+          'a layer in compiled mode, which runs its own compiled programs and cannot be traced',
+          'Call layer.compile(false) before tracing; the traced graph is compiled anyway.',
+        ),
+      );
     }
+    const packed = apply(compiledScanOp, inputs, { call });
     const sizes = packedSizes(layout);
     const output = reshape(slice(packed, [0], [sizes.ys]), [steps, batch, layout.hOut]);
     const h = reshape(slice(packed, [sizes.ys], [sizes.ys + sizes.h]), [batch, layout.hOut]);

@@ -29,6 +29,11 @@ export function withInterceptor<T>(i: OpInterceptor | null, fn: () => T): T {
   }
 }
 
+/** True while an interceptor (the graph compiler's tracer) records ops instead of running them. */
+export function isIntercepted(): boolean {
+  return interceptor !== null;
+}
+
 /** Applies an op eagerly on the inputs' backend, recording it for autograd when needed. */
 export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   if (interceptor) return interceptor.apply(op, inputs, attrs);

@@ -1,6 +1,6 @@
 import './methods.js';
 
-export { apply, applyEager, type OpInterceptor, withInterceptor } from './apply.js';
+export { apply, applyEager, isIntercepted, type OpInterceptor, withInterceptor } from './apply.js';
 export { type BackwardOptions, backward } from './autograd.js';
 export type {
   Backend,
