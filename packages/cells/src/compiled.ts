@@ -1,3 +1,4 @@
+import { JsBackend } from '@recur/backend-js';
 import {
   type CompiledScan,
   type CompileStats,
@@ -53,6 +54,14 @@ export interface CompileCacheStats {
  * not reused while fewer than this many exist for one key; beyond it the least recently used one
  * is taken over (its backward then runs the forward again first).
  */
+let host: JsBackend | null = null;
+
+/** The CPU backend that steps are traced on when the target backend reads asynchronously. */
+function tracingHost(): JsBackend {
+  host ??= new JsBackend();
+  return host;
+}
+
 const MAX_PROGRAMS_PER_KEY = 4;
 
 /** Parameter names of the compiled step, in the order the op takes them as inputs. */
@@ -402,6 +411,8 @@ export class ScanCache {
         steps: l.steps,
         train: call.train,
         backend: call.backend,
+        // A GPU backend reads asynchronously: the step is traced on the CPU and runs on the GPU.
+        ...(call.backend.readSync ? {} : { host: tracingHost() }),
       });
     });
     this.compileMs += performance.now() - t0;

@@ -1,5 +1,19 @@
+import { JsBackend } from '@recur/backend-js';
 import { trace } from '@recur/graph-compiler';
-import { backward, engine, noGrad, Rng, type Tensor, tensor, tidy, zeros } from '@recur/tensor';
+import {
+  type Backend,
+  type BackendBuffer,
+  backward,
+  engine,
+  keep,
+  noGrad,
+  Rng,
+  type Tensor,
+  tensor,
+  tidy,
+  withBackend,
+  zeros,
+} from '@recur/tensor';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CellsError, GRU, LSTM, type RecurrentLayer, RNN } from '../src/index.js';
@@ -361,5 +375,44 @@ describe('compiled program cache', () => {
     expect(caught(() => new RNN({ inputSize: 3, hiddenSize: 2 }).compile(1 as never)).message).toMatch(
       /RNN\.compile: expected true or false, found 1/,
     );
+  });
+});
+
+describe('compiled layers on a backend that reads asynchronously (as GPU backends do)', () => {
+  // The JS backend without synchronous reads: the layer must trace its step on a CPU backend of
+  // its own and run the programs on this one.
+  const asyncOnly = (): Backend => {
+    const js = new JsBackend();
+    return Object.create(js, {
+      name: { value: 'async-js' },
+      readSync: { value: undefined },
+      read: { value: async (b: BackendBuffer) => js.readSync(b) },
+      capabilities: { value: { ...js.capabilities, syncRead: false } },
+    }) as Backend;
+  };
+
+  it('traces on the CPU and gives the eager outputs and gradients (GRU, whose step captures a constant)', async () => {
+    const target = asyncOnly();
+    const run = async (compiled: boolean) => {
+      const layer = withBackend(target, () => new GRU({ inputSize: 3, hiddenSize: 4, seed: 2, compiled }));
+      const r = withBackend(target, () =>
+        tidy(() => {
+          const x = rand(new Rng(4), [5, 2, 3], 'f32');
+          const out = layer.forward(x);
+          out.output.mul(out.output).sum().backward();
+          return keep(out.output);
+        }),
+      );
+      const values = [Array.from(await r.data())];
+      for (const p of layer.parameters()) values.push(Array.from(await p.grad!.data()));
+      expect(layer.parameters()[0]!.backend.name).toBe('async-js');
+      layer.dispose();
+      return values;
+    };
+    const eager = await run(false);
+    const compiled = await run(true);
+    for (let i = 0; i < eager.length; i++) {
+      for (let j = 0; j < eager[i]!.length; j++) expect(compiled[i]![j]).toBeCloseTo(eager[i]![j]!, 5);
+    }
   });
 });

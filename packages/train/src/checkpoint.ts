@@ -1,4 +1,4 @@
-import { readSafetensors, writeSafetensors } from '@recur/cells';
+import { readSafetensors, writeSafetensors, writeSafetensorsAsync } from '@recur/cells';
 import type { Tensor } from '@recur/tensor';
 import { CheckpointError, describe, fmtShape, typeName } from './errors.js';
 import type { Optimizer, OptimizerState } from './optim/optimizer.js';
@@ -100,20 +100,45 @@ function checkJson(where: string, name: string, value: unknown): void {
  * Builds a checkpoint in memory (browser-safe): the weights as safetensors with PyTorch's names,
  * and a manifest with the model's config and parameter shapes, the caller's vocabulary and extra
  * JSON, the optimizer's, schedulers' and trainer's states, and the model's random generators.
- * Reads tensors synchronously (CPU backends).
+ * Reads tensors synchronously (CPU backends); `createCheckpointAsync` works on any backend.
  */
 export function createCheckpoint(parts: CheckpointParts): CheckpointFiles {
-  const where = 'createCheckpoint';
+  const named = checkParts('createCheckpoint', parts);
+  const weights = writeSafetensors(new Map(named), { format: 'pt' });
+  const best = parts.trainer?.bestStateDict();
+  const bestBytes = best ? writeSafetensors(best, { format: 'pt' }) : undefined;
+  return assemble(parts, named, weights, bestBytes, parts.optimizer?.stateDict());
+}
+
+/** `createCheckpoint` for any backend (GPU ones included): tensors are read with `await tensor.data()`. */
+export async function createCheckpointAsync(parts: CheckpointParts): Promise<CheckpointFiles> {
+  const named = checkParts('createCheckpointAsync', parts);
+  const best = parts.trainer?.bestStateDict();
+  const [weights, bestBytes, optimizer] = await Promise.all([
+    writeSafetensorsAsync(new Map(named), { format: 'pt' }),
+    best ? writeSafetensorsAsync(best, { format: 'pt' }) : undefined,
+    parts.optimizer?.stateDictAsync(),
+  ]);
+  return assemble(parts, named, weights, bestBytes, optimizer);
+}
+
+function checkParts(where: string, parts: CheckpointParts): [string, Tensor][] {
   if (!parts?.model || typeof parts.model.namedParameters !== 'function') {
     throw new CheckpointError(describe(where, 'parts.model (a Module)', typeName(parts?.model)));
   }
   checkJson(where, 'config', parts.config);
   checkJson(where, 'vocabulary', parts.vocabulary);
   checkJson(where, 'extra', parts.extra);
-  const named = parts.model.namedParameters();
-  const weights = writeSafetensors(new Map(named), { format: 'pt' });
-  const best = parts.trainer?.bestStateDict();
-  const bestBytes = best ? writeSafetensors(best, { format: 'pt' }) : undefined;
+  return parts.model.namedParameters();
+}
+
+function assemble(
+  parts: CheckpointParts,
+  named: [string, Tensor][],
+  weights: Uint8Array,
+  bestBytes: Uint8Array | undefined,
+  optimizer: OptimizerState | undefined,
+): CheckpointFiles {
   const trainerState = parts.trainer?.stateDict();
   const manifest: CheckpointManifest = {
     format: 'recur-checkpoint',
@@ -125,7 +150,7 @@ export function createCheckpoint(parts: CheckpointParts): CheckpointFiles {
     },
     ...(parts.vocabulary !== undefined ? { vocabulary: parts.vocabulary } : {}),
     ...(parts.extra !== undefined ? { extra: parts.extra } : {}),
-    ...(parts.optimizer ? { optimizer: parts.optimizer.stateDict() } : {}),
+    ...(optimizer ? { optimizer } : {}),
     ...(parts.schedulers ? { schedulers: parts.schedulers.map((s) => s.stateDict()) } : {}),
     ...(trainerState ? { trainer: trainerState } : {}),
     rng: captureRngStates(parts.model),

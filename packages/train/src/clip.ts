@@ -35,10 +35,14 @@ export function gradNorm(params: ParameterSource, normType = 2): number {
   return globalNorm(grads, normType, 'gradNorm');
 }
 
-function globalNorm(grads: Tensor[], normType: number, where: string): number {
+function checkNormType(normType: number, where: string): void {
   if (!(normType === Number.POSITIVE_INFINITY || (Number.isFinite(normType) && normType >= 1))) {
     throw new TrainError(describe(where, 'normType ≥ 1 or Infinity', String(normType)));
   }
+}
+
+function globalNorm(grads: Tensor[], normType: number, where: string): number {
+  checkNormType(normType, where);
   if (grads.length === 0) return 0;
   return noGrad(() =>
     tidy(() => {
@@ -56,6 +60,33 @@ function globalNorm(grads: Tensor[], normType: number, where: string): number {
       return total ** (1 / normType);
     }),
   );
+}
+
+/**
+ * `globalNorm` for any backend: one partial (sum of |g|^p, or max |g|) per gradient on the device,
+ * all read together with `await tensor.data()`, combined on the host in double precision.
+ */
+async function globalNormAsync(grads: Tensor[], normType: number, where: string): Promise<number> {
+  checkNormType(normType, where);
+  if (grads.length === 0) return 0;
+  const inf = normType === Number.POSITIVE_INFINITY;
+  const partials = noGrad(() =>
+    grads.map((g) =>
+      tidy(() => keep(inf ? g.abs().max() : normType === 2 ? g.mul(g).sum() : g.abs().pow(normType).sum())),
+    ),
+  );
+  try {
+    const values = await Promise.all(partials.map((t) => t.data()));
+    if (inf) return values.reduce((m, v) => Math.max(m, v[0]!), 0);
+    return values.reduce((total, v) => total + v[0]!, 0) ** (1 / normType);
+  } finally {
+    for (const t of partials) t.dispose();
+  }
+}
+
+/** `gradNorm` for any backend (GPU ones included): the global p-norm of the gradients, read asynchronously. */
+export function gradNormAsync(params: ParameterSource, normType = 2): Promise<number> {
+  return globalNormAsync(gradsOf('gradNormAsync', params), normType, 'gradNormAsync');
 }
 
 /**
@@ -77,10 +108,41 @@ export function clipGradNorm(
     options.normType ?? 2,
     'clipGradNorm',
   );
+  return applyClip(params_, maxNorm, norm, options, 'clipGradNorm');
+}
+
+/**
+ * `clipGradNorm` for any backend (GPU ones included): the norm is read with `await`, once per
+ * call, and the gradients are scaled on the device.
+ */
+export async function clipGradNormAsync(
+  params: ParameterSource,
+  maxNorm: number,
+  options: ClipGradNormOptions = {},
+): Promise<number> {
+  checkNumber('clipGradNormAsync', 'maxNorm', maxNorm, { min: 0 });
+  const params_ = namedParametersOf('clipGradNormAsync', params)
+    .map(([, p]) => p)
+    .filter((p) => p.grad !== null);
+  const norm = await globalNormAsync(
+    params_.map((p) => p.grad!),
+    options.normType ?? 2,
+    'clipGradNormAsync',
+  );
+  return applyClip(params_, maxNorm, norm, options, 'clipGradNormAsync');
+}
+
+function applyClip(
+  params_: Tensor[],
+  maxNorm: number,
+  norm: number,
+  options: ClipGradNormOptions,
+  where: string,
+): number {
   if (!Number.isFinite(norm) && options.errorIfNonfinite) {
     throw new TrainError(
       describe(
-        'clipGradNorm',
+        where,
         'a finite total gradient norm',
         String(norm),
         'The loss or a gradient overflowed: lower the learning rate, check the data for NaN, or clip by value first.',

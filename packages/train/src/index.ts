@@ -22,6 +22,7 @@ export {
   type CheckpointTrainer,
   checkModelMatches,
   createCheckpoint,
+  createCheckpointAsync,
   fnv1a,
   MANIFEST_FILE,
   parseManifest,
@@ -29,7 +30,14 @@ export {
   restoreCheckpoint,
   WEIGHTS_FILE,
 } from './checkpoint.js';
-export { type ClipGradNormOptions, clipGradNorm, clipGradValue, gradNorm } from './clip.js';
+export {
+  type ClipGradNormOptions,
+  clipGradNorm,
+  clipGradNormAsync,
+  clipGradValue,
+  gradNorm,
+  gradNormAsync,
+} from './clip.js';
 export { CheckpointError, NonFiniteLossError, TrainError } from './errors.js';
 export { type TimeStepGradientOptions, type TimeStepGradients, timeStepGradientNorms } from './grad-norms.js';
 export {
@@ -50,6 +58,7 @@ export {
   confusionMatrix,
   type HostBatch,
   hostBatch,
+  hostBatchAsync,
   type Metric,
   type MetricValue,
   mae,
@@ -96,7 +105,7 @@ export {
   type StepLROptions,
   schedulersOf,
 } from './schedules.js';
-export { decodeTensor, type EncodedTensor, encodeTensor } from './tensor-codec.js';
+export { decodeTensor, type EncodedTensor, encodeTensor, encodeTensorAsync } from './tensor-codec.js';
 export {
   type BatchLogs,
   type Callbacks,

@@ -57,14 +57,51 @@ function readHost(t: Tensor, where: string): ArrayLike<number> {
 /** Reads a step's outputs to the host (values needed by at least one metric). */
 export function hostBatch(out: StepOutput, loss: number, needValues: boolean, ignoreIndex = -100): HostBatch {
   const where = 'metrics';
+  const read = (t: Tensor | undefined) => (t ? readHost(t, where) : undefined);
+  return assemble(out, loss, ignoreIndex, {
+    predictions: needValues ? read(out.predictions) : undefined,
+    targets: read(out.targets),
+    mask: read(out.mask),
+  });
+}
+
+/**
+ * `hostBatch` for any backend (GPU ones included): reads the loss and the outputs with
+ * `tensor.data()`. Every read is queued when this is called, so the tensors may be disposed (the
+ * step's `tidy` scope may end) before the promise resolves.
+ */
+export async function hostBatchAsync(
+  out: StepOutput,
+  needValues: boolean,
+  ignoreIndex = -100,
+): Promise<HostBatch> {
+  const read = (t: Tensor | undefined) => (t ? t.data() : Promise.resolve(undefined));
+  const [loss, predictions, targets, mask] = await Promise.all([
+    out.loss.data(),
+    needValues ? read(out.predictions) : Promise.resolve(undefined),
+    read(out.targets),
+    read(out.mask),
+  ]);
+  return assemble(out, loss[0]!, ignoreIndex, { predictions, targets, mask });
+}
+
+function assemble(
+  out: StepOutput,
+  loss: number,
+  ignoreIndex: number,
+  values: {
+    predictions: ArrayLike<number> | undefined;
+    targets: ArrayLike<number> | undefined;
+    mask: ArrayLike<number> | undefined;
+  },
+): HostBatch {
   const predictions =
-    needValues && out.predictions
-      ? { values: readHost(out.predictions, where), shape: out.predictions.shape }
+    values.predictions && out.predictions
+      ? { values: values.predictions, shape: out.predictions.shape }
       : undefined;
-  const targets = out.targets
-    ? { values: readHost(out.targets, where), shape: out.targets.shape }
-    : undefined;
-  const mask = out.mask ? readHost(out.mask, where) : undefined;
+  const targets =
+    values.targets && out.targets ? { values: values.targets, shape: out.targets.shape } : undefined;
+  const mask = values.mask;
   let count = out.count;
   if (count === undefined) {
     if (targets) {

@@ -14,7 +14,7 @@ import {
   type CheckpointFiles,
   type CheckpointManifest,
   type CheckpointParts,
-  createCheckpoint,
+  createCheckpointAsync,
   MANIFEST_FILE,
   parseManifest,
   type RestoreTargets,
@@ -34,7 +34,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): Promi
  * names them. Returns the manifest.
  */
 export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promise<CheckpointManifest> {
-  const files = createCheckpoint(parts);
+  const files = await createCheckpointAsync(parts);
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, WEIGHTS_FILE), files.weights);
   if (files.best) await writeFileAtomic(join(dir, BEST_FILE), files.best);

@@ -82,6 +82,12 @@ export function encodeTensor(t: Tensor, where: string): EncodedTensor {
   return encodeValues(values, t.shape, t.dtype);
 }
 
+/** Reads a tensor's values on any backend (`await tensor.data()`) and encodes them. */
+export async function encodeTensorAsync(t: Tensor): Promise<EncodedTensor> {
+  const values = (await t.data()) as Float32Array | Float64Array | Int32Array;
+  return encodeValues(values, t.shape, t.dtype as 'f32' | 'f64' | 'i32');
+}
+
 /** Encodes host values of a dtype. */
 export function encodeValues(
   values: Float32Array | Float64Array | Int32Array,

@@ -1,8 +1,15 @@
 import { keep, noGrad, Rng, type Tensor, tidy } from '@recur/tensor';
-import { clipGradNorm, clipGradValue } from './clip.js';
+import { clipGradNorm, clipGradNormAsync, clipGradValue } from './clip.js';
 import { checkNumber, describe, NonFiniteLossError, TrainError, typeName } from './errors.js';
 import type { TimeStepGradients } from './grad-norms.js';
-import { type HostBatch, hostBatch, type Metric, type MetricValue, type StepOutput } from './metrics.js';
+import {
+  type HostBatch,
+  hostBatch,
+  hostBatchAsync,
+  type Metric,
+  type MetricValue,
+  type StepOutput,
+} from './metrics.js';
 import type { Optimizer } from './optim/optimizer.js';
 import type { LrScheduler } from './schedules.js';
 
@@ -343,7 +350,7 @@ export class Trainer<B> {
           continue;
         }
         if (probeBatch === undefined) probeBatch = batch;
-        const logs = this.trainBatch(batch, epoch, index, started, epochItems);
+        const logs = await this.trainBatch(batch, epoch, index, started, epochItems);
         epochItems += logs.items;
         index++;
         this.batchInEpoch = index;
@@ -396,33 +403,58 @@ export class Trainer<B> {
     return history;
   }
 
-  private trainBatch(batch: B, epoch: number, index: number, started: number, epochItems: number): BatchLogs {
+  private async trainBatch(
+    batch: B,
+    epoch: number,
+    index: number,
+    started: number,
+    epochItems: number,
+  ): Promise<BatchLogs> {
     const o = this.options;
     const nanGuard = o.nanGuard ?? true;
     const lr = o.optimizer.lr;
-    const host = tidy(() => {
+    const nonFinite = (value: number) =>
+      new NonFiniteLossError(
+        describe(
+          'Trainer.fit',
+          'a finite loss',
+          `${value} at epoch ${epoch}, batch ${index} (optimizer step ${this.step + 1})`,
+          `The parameters were not updated with it. Lower the learning rate (now ${lr}), clip gradients (clipGradNorm: 1), or check the inputs for NaN or infinite values.`,
+        ),
+        { epoch, step: this.step + 1, loss: value },
+      );
+    // CPU backends: the loss is read before backpropagating. Backends that read asynchronously
+    // (GPUs): forward and backward are queued, then the loss and outputs are read with one wait.
+    const first: { pending?: Promise<HostBatch>; host?: HostBatch } = tidy(() => {
       const out = o.step(batch, { training: true, epoch });
       const loss = checkStepOutput('Trainer.fit', out);
-      const value = loss.item();
-      if (nanGuard && !Number.isFinite(value)) {
-        throw new NonFiniteLossError(
-          describe(
-            'Trainer.fit',
-            'a finite loss',
-            `${value} at epoch ${epoch}, batch ${index} (optimizer step ${this.step + 1})`,
-            `The parameters were not updated with it. Lower the learning rate (now ${lr}), clip gradients (clipGradNorm: 1), or check the inputs for NaN or infinite values.`,
-          ),
-          { epoch, step: this.step + 1, loss: value },
-        );
+      if (!loss.backend.readSync) {
+        loss.backward();
+        // The reads are queued now, so the scope may free the tensors before they complete.
+        return { pending: hostBatchAsync(out, this.trainMetrics.length > 0, o.ignoreIndex) };
       }
+      const value = loss.item();
+      if (nanGuard && !Number.isFinite(value)) throw nonFinite(value);
       loss.backward();
-      return hostBatch(out, value, this.trainMetrics.length > 0, o.ignoreIndex);
+      return { host: hostBatch(out, value, this.trainMetrics.length > 0, o.ignoreIndex) };
     });
+    let host: HostBatch;
+    if (first.pending) {
+      host = await first.pending;
+      if (nanGuard && !Number.isFinite(host.loss)) {
+        o.optimizer.zeroGrad();
+        throw nonFinite(host.loss);
+      }
+    } else {
+      host = first.host!;
+    }
     const params = o.optimizer.params;
     if (o.clipGradValue !== undefined) clipGradValue(params, o.clipGradValue);
     let gradNorm: number | undefined;
     if (o.clipGradNorm !== undefined) {
-      gradNorm = clipGradNorm(params, o.clipGradNorm);
+      gradNorm = first.pending
+        ? await clipGradNormAsync(params, o.clipGradNorm)
+        : clipGradNorm(params, o.clipGradNorm);
       if (nanGuard && !Number.isFinite(gradNorm)) {
         o.optimizer.zeroGrad();
         throw new NonFiniteLossError(
@@ -471,13 +503,16 @@ export class Trainer<B> {
     let items = 0;
     try {
       for await (const batch of iterate(resolveData('Trainer.evaluate: data', data, epoch, this.seed))) {
-        const host: HostBatch = noGrad(() =>
+        const first: { pending?: Promise<HostBatch>; host?: HostBatch } = noGrad(() =>
           tidy(() => {
             const out = o.step(batch, { training: false, epoch });
             const loss = checkStepOutput('Trainer.evaluate', out);
-            return hostBatch(out, loss.item(), metrics.length > 0, o.ignoreIndex);
+            if (!loss.backend.readSync)
+              return { pending: hostBatchAsync(out, metrics.length > 0, o.ignoreIndex) };
+            return { host: hostBatch(out, loss.item(), metrics.length > 0, o.ignoreIndex) };
           }),
         );
+        const host: HostBatch = first.pending ? await first.pending : first.host!;
         lossSum += host.loss * host.count;
         items += host.count;
         for (const m of metrics) m.update(host);

@@ -1,6 +1,6 @@
 import { keep, noGrad, type Tensor, tidy } from '@recur/tensor';
 import { checkNumber, describe, fmtShape, TrainError, typeName } from '../errors.js';
-import { decodeTensor, type EncodedTensor, encodeTensor } from '../tensor-codec.js';
+import { decodeTensor, type EncodedTensor, encodeTensor, encodeTensorAsync } from '../tensor-codec.js';
 
 /** What an optimizer updates: a module (anything with `namedParameters()`), named tensors, or tensors. */
 export type ParameterSource =
@@ -148,8 +148,21 @@ export abstract class Optimizer {
     for (const p of this.params) p.zeroGrad();
   }
 
-  /** The whole state as JSON-ready data (buffers are read synchronously, so a CPU backend is needed). */
+  /** The whole state as JSON-ready data (buffers are read synchronously, so a CPU backend is needed; `stateDictAsync` works on any). */
   stateDict(): OptimizerState {
+    return this.buildState((b) => encodeTensor(b, `${this.where}.stateDict`));
+  }
+
+  /** `stateDict` for any backend (GPU ones included): every buffer is read with `await tensor.data()`. */
+  async stateDictAsync(): Promise<OptimizerState> {
+    const buffers = this.slots.flatMap((slot) => (slot ? Object.values(slot.buffers) : []));
+    const encoded = new Map(
+      await Promise.all(buffers.map(async (b) => [b, await encodeTensorAsync(b)] as const)),
+    );
+    return this.buildState((b) => encoded.get(b)!);
+  }
+
+  private buildState(encode: (buffer: Tensor) => EncodedTensor): OptimizerState {
     return {
       type: this.type,
       hyper: { lr: this.lr, ...this.hyper() },
@@ -160,7 +173,7 @@ export abstract class Optimizer {
         const buffers: Record<string, EncodedTensor> = {};
         if (slot) {
           for (const [k, b] of Object.entries(slot.buffers)) {
-            buffers[k] = encodeTensor(b, `${this.where}.stateDict`);
+            buffers[k] = encode(b);
           }
         }
         return { name: this.names[i]!, shape: [...p.shape], step: slot?.step ?? 0, buffers };
