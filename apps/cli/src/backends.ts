@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JsBackend } from '@recur/backend-js';
@@ -49,7 +50,13 @@ async function createWasm(threads?: number): Promise<WasmBackendLike> {
   return cls.create(threads === undefined ? {} : { threads });
 }
 
+/** The Vulkan loader (under Dawn) complains on stderr at every start without a runtime directory. */
+function ensureRuntimeDir(): void {
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'recur-xdg-'));
+}
+
 async function createWebGpu(): Promise<Backend> {
+  ensureRuntimeDir();
   const mod = await importOptional('@recur/backend-webgpu', 'backend-webgpu', 'node');
   const create = mod.createNodeWebGpuBackend as (() => Promise<Backend>) | undefined;
   if (typeof create !== 'function') {
@@ -84,18 +91,6 @@ export async function createBackend(name: BackendName): Promise<Backend> {
       return createWasm(wasmThreads());
     case 'webgpu':
       return createWebGpu();
-  }
-}
-
-/**
- * Training reads each loss and metric synchronously (`@recur/train`'s loop), which GPU backends
- * cannot: say so before any work starts.
- */
-export function requireSyncReads(backend: Backend, command: string): void {
-  if (!backend.capabilities.syncRead) {
-    throw new CliError(
-      `${command}: expected a backend with synchronous reads (js or wasm), found '${backend.name}', which reads asynchronously; training on it is not supported yet. Use --backend js or wasm.`,
-    );
   }
 }
 
@@ -137,6 +132,7 @@ export async function probeBackends(): Promise<BackendReport[]> {
     out.push({ name: 'wasm', available: false, reason: oneLine(e) });
   }
   try {
+    ensureRuntimeDir();
     const mod = await importOptional('@recur/backend-webgpu', 'backend-webgpu', 'node');
     const probe = mod.probeNodeWebGpu as
       | (() => Promise<

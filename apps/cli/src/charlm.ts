@@ -11,7 +11,7 @@ import {
   decodeTensor,
   type EncodedTensor,
   type EpochLogs,
-  encodeTensor,
+  encodeTensorAsync,
   restoreCheckpoint,
   Trainer,
 } from '@recur/train';
@@ -179,11 +179,13 @@ function disposeState(s: LmState | null): void {
   s.c?.dispose();
 }
 
-/** Mean cross-entropy (nats per character) of the model over batchified text, state carried chunk to chunk. */
-function textLoss(model: CharLm, bf: Batchified, seqLen: number): number {
+/**
+ * Mean cross-entropy (nats per character) of the model over batchified text, state carried chunk
+ * to chunk. The chunks' losses are queued and read together at the end, so a GPU backend waits once.
+ */
+async function textLoss(model: CharLm, bf: Batchified, seqLen: number): Promise<number> {
   let state: LmState | null = null;
-  let sum = 0;
-  let count = 0;
+  const losses: { value: Promise<ArrayLike<number>>; n: number }[] = [];
   model.eval();
   try {
     const chunks = bpttChunkCount(bf.streamLength, seqLen);
@@ -194,17 +196,23 @@ function textLoss(model: CharLm, bf: Batchified, seqLen: number): number {
           const out = model.forward(inputs, state ?? undefined);
           const [B, T, V] = out.logits.shape as [number, number, number];
           const loss = crossEntropyLoss(reshape(out.logits, [B * T, V]), reshape(targets, [B * T]));
-          return { loss: loss.item(), n: B * T, state: keepState(out.state) };
+          // The read is queued now; the scope may free the loss before it completes.
+          return { loss: loss.data(), n: B * T, state: keepState(out.state) };
         }),
       );
       disposeState(state);
       state = r.state;
-      sum += r.loss * r.n;
-      count += r.n;
+      losses.push({ value: r.loss, n: r.n });
     }
   } finally {
     disposeState(state);
     model.train();
+  }
+  let sum = 0;
+  let count = 0;
+  for (const l of losses) {
+    sum += (await l.value)[0]! * l.n;
+    count += l.n;
   }
   return sum / count;
 }
@@ -249,7 +257,7 @@ export interface SampleOptions {
  * Generates text: a blank line and the prime are read into the state, then each next character is drawn from the
  * softmax of the logits / temperature, among the top k, with a seeded generator.
  */
-export function generate(model: CharLm, vocab: Vocab, o: SampleOptions): string {
+export async function generate(model: CharLm, vocab: Vocab, o: SampleOptions): Promise<string> {
   const rng = new Rng(o.seed);
   const prime = vocab.encode(o.prime);
   if (prime.length === 0) throw new CliError(`sample: expected a non-empty --prime, found '${o.prime}'.`);
@@ -269,12 +277,12 @@ export function generate(model: CharLm, vocab: Vocab, o: SampleOptions): string 
           const f = model.forward(ids, state ?? undefined);
           const V = f.logits.shape[2]!;
           const last = slice(f.logits, [0, input.length - 1, 0], [1, input.length, V]);
-          return { logits: last.dataSync(), state: keepState(f.state) };
+          return { logits: last.data(), state: keepState(f.state) };
         }),
       );
       disposeState(state);
       state = r.state;
-      const next = pick(r.logits, o.temperature, o.topK, rng, vocab);
+      const next = pick(await r.logits, o.temperature, o.topK, rng, vocab);
       out += vocab.decode([next]);
       input = Int32Array.of(next);
     }
@@ -334,7 +342,7 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
   checkOutDir(o.out);
   const json = o.json === true;
   const epochs = o.epochs ?? (o.minutes !== undefined ? 1000 : 1);
-  const backend = await activateBackend(o.backend, 'train charlm', true);
+  const backend = await activateBackend(o.backend);
   const textPath = resolve(o.text ?? bundled('text/tinyshakespeare.txt', '--text FILE'));
   const text = await loadText(textPath, 'train charlm');
   const parts = splitTail(text, o.valid);
@@ -419,9 +427,9 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
     ...(o.minutes !== undefined ? { minutes: o.minutes } : {}),
     reportEpoch: (logs) => epochReport(logs, o.epochs),
     json,
-    afterBatch: (step) => {
+    afterBatch: async (step) => {
       if (o.evalEvery > 0 && step % o.evalEvery === 0) {
-        const loss = textLoss(model, valid, o.seqLen);
+        const loss = await textLoss(model, valid, o.seqLen);
         lastCheck = { step, loss };
         const line = json
           ? JSON.stringify({ step, valLoss: loss, seconds: (performance.now() - t0) / 1000 })
@@ -481,8 +489,8 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
     const carriedJson =
       state && trainer.stateDict().batchInEpoch > 0
         ? {
-            h: encodeTensor(state.h, 'carried'),
-            ...(state.c ? { c: encodeTensor(state.c, 'carried') } : {}),
+            h: await encodeTensorAsync(state.h),
+            ...(state.c ? { c: await encodeTensorAsync(state.c) } : {}),
           }
         : null;
     if (r.interrupted) {
@@ -505,7 +513,7 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
         ? check.loss
         : lastEpoch?.val && !r.timeUp
           ? lastEpoch.val.loss
-          : textLoss(model, valid, o.seqLen);
+          : await textLoss(model, valid, o.seqLen);
     const charsPerSecond = (steps * o.batch * o.seqLen) / Math.max(1e-9, r.seconds);
     await saveModelDir(o.out, {
       model,
@@ -521,7 +529,7 @@ export async function trainCharLm(cmd: Command, io: Io, hooks: Hooks): Promise<v
       optimizer,
       trainer,
     });
-    const sample = generate(model, vocab, {
+    const sample = await generate(model, vocab, {
       prime: parts.valid.slice(0, 1),
       temperature: 0.8,
       topK: 20,
@@ -563,10 +571,10 @@ export async function sampleCommand(
   io: Io,
 ): Promise<void> {
   const files = await readModelDir(o.model, 'charlm', 'sample');
-  await activateBackend(o.backend, 'sample', false);
+  await activateBackend(o.backend);
   const { model, vocab } = loadModel(files);
   try {
-    const text = generate(model, vocab, o);
+    const text = await generate(model, vocab, o);
     io.out(o.json ? JSON.stringify({ text }) : text);
   } finally {
     model.dispose();
@@ -579,7 +587,7 @@ export async function evalCharLm(
   o: { data?: string; json?: boolean; backend: BackendName },
   io: Io,
 ): Promise<void> {
-  await activateBackend(o.backend, 'eval', false);
+  await activateBackend(o.backend);
   const { model, vocab } = loadModel(files);
   try {
     const extra = files.manifest.extra as CharLmExtra;
@@ -594,7 +602,7 @@ export async function evalCharLm(
     }
     const ids = vocab.encode(text);
     const unknown = vocab.unkIndex === undefined ? 0 : ids.filter((i) => i === vocab.unkIndex).length;
-    const loss = textLoss(
+    const loss = await textLoss(
       model,
       evalStreams(ids, extra.options.batch, extra.options.seqLen, what),
       extra.options.seqLen,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Backend, setBackend } from '@recur/tensor';
 import type { CheckpointFiles } from '@recur/train';
 import type { Command } from 'commander';
-import { type BackendName, createBackend, requireSyncReads } from './backends.js';
+import { type BackendName, createBackend } from './backends.js';
 import { findDataDir } from './data-path.js';
 import { CliError } from './errors.js';
 import { type ModelKind, readModelDir } from './model-dir.js';
@@ -12,18 +12,8 @@ import { type OptionSpec, resolveOptions } from './options.js';
 const activated: Backend[] = [];
 
 /** Creates the backend a command asked for and makes it the active one (until `releaseBackends`). */
-export async function activateBackend(
-  name: BackendName,
-  command: string,
-  training: boolean,
-): Promise<Backend> {
+export async function activateBackend(name: BackendName): Promise<Backend> {
   const backend = await createBackend(name);
-  try {
-    if (training) requireSyncReads(backend, command);
-  } catch (e) {
-    backend.dispose();
-    throw e;
-  }
   setBackend(backend);
   activated.push(backend);
   return backend;

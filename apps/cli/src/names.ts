@@ -218,17 +218,18 @@ interface TestReport {
   readonly count: number;
 }
 
-function evaluateNames(
+async function evaluateNames(
   model: NamesModel,
   labels: Labels,
   enc: { seqs: Int32Array[]; targets: Int32Array },
-): TestReport {
+): Promise<TestReport> {
   const k = labels.size;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   model.eval();
   try {
     for (const b of batches(enc, 256)) {
-      const logits = noGrad(() => tidy(() => forwardBatch(model, b).dataSync()));
+      // The read is queued inside the scope (which may then free the logits) and awaited outside it.
+      const logits = await noGrad(() => tidy(() => ({ read: forwardBatch(model, b).data() }))).read;
       const pred = argmaxRows(logits, b.targets.length, k);
       b.targets.forEach((t, i) => {
         confusion[t]![pred[i]!]!++;
@@ -332,7 +333,7 @@ export async function trainNames(cmd: Command, io: Io, hooks: Hooks): Promise<vo
   ]);
   checkOutDir(o.out);
   const json = o.json === true;
-  const backend = await activateBackend(o.backend, 'train names', true);
+  const backend = await activateBackend(o.backend);
   const dir = resolve(resumed ? (resumed.manifest.extra as NamesExtra).dataDir : namesDir(o.data));
   const { examples, labels, repeats } = await loadNames(dir, o.ascii === true);
   const parts = split(examples, o.seed, dir);
@@ -423,7 +424,8 @@ export async function trainNames(cmd: Command, io: Io, hooks: Hooks): Promise<vo
     step: (b, ctx) => {
       const logits = forwardBatch(model, b);
       const targets = fromData(b.targets, [b.targets.length], { dtype: 'i32' });
-      if (ctx.training) {
+      // The running accuracy on the status line (CPU backends: a GPU would wait here every batch).
+      if (ctx.training && logits.backend.readSync) {
         const pred = argmaxRows(logits.dataSync(), b.targets.length, labels.size);
         seen += pred.length;
         pred.forEach((p, i) => {
@@ -474,7 +476,7 @@ export async function trainNames(cmd: Command, io: Io, hooks: Hooks): Promise<vo
       });
       throw new Interrupted('names', o.out);
     }
-    const report = evaluateNames(model, labels, test);
+    const report = await evaluateNames(model, labels, test);
     printReport(io, json, labels, report, 'test', baseline);
     await saveModelDir(o.out, {
       model,
@@ -512,7 +514,7 @@ export async function classify(
   io: Io,
 ): Promise<void> {
   const files = await readModelDir(o.model, 'names', 'classify');
-  await activateBackend(o.backend, 'classify', false);
+  await activateBackend(o.backend);
   const { model, vocab, labels } = loadNamesModel(files);
   try {
     const inputs = names.map((n) => vocab.normalize(n.replace(/\s+/g, ' ').trim()));
@@ -522,13 +524,13 @@ export async function classify(
     });
     const seqs = inputs.map((n) => vocab.encode(n));
     model.eval();
-    const probs = noGrad(() =>
-      tidy(() =>
-        forwardBatch(model, { seqs, targets: new Int32Array(seqs.length) })
+    const probs = await noGrad(() =>
+      tidy(() => ({
+        read: forwardBatch(model, { seqs, targets: new Int32Array(seqs.length) })
           .softmax()
-          .dataSync(),
-      ),
-    );
+          .data(),
+      })),
+    ).read;
     const k = Math.min(o.topK, labels.size);
     names.forEach((name, i) => {
       const row = Array.from({ length: labels.size }, (_, c) => ({
@@ -556,7 +558,7 @@ export async function evalNames(
   o: { data?: string; json?: boolean; backend: BackendName },
   io: Io,
 ): Promise<void> {
-  await activateBackend(o.backend, 'eval', false);
+  await activateBackend(o.backend);
   const { model, vocab, labels } = loadNamesModel(files);
   try {
     const extra = files.manifest.extra as NamesExtra;
@@ -577,7 +579,7 @@ export async function evalNames(
       examples = extra.test.map(([input, label]) => ({ input, label }));
       what = 'the held-out test split';
     }
-    const report = evaluateNames(model, labels, encodeAll(vocab, labels, examples));
+    const report = await evaluateNames(model, labels, encodeAll(vocab, labels, examples));
     printReport(io, o.json === true, labels, report, o.data === undefined ? 'test' : 'eval');
     if (o.json) io.out(JSON.stringify({ accuracy: report.accuracy, names: report.count, data: what }));
   } finally {

@@ -196,12 +196,15 @@ function batchesOf(w: Windows, size: number, rng?: Rng): number[][] {
 }
 
 /** RMSE of the model's predictions on windows, in the series' units. */
-function rmseOf(model: SeriesModel, w: Windows, s: Standardizer): number {
+async function rmseOf(model: SeriesModel, w: Windows, s: Standardizer): Promise<number> {
   let sum = 0;
   model.eval();
   try {
     for (const idx of batchesOf(w, 512)) {
-      const pred = noGrad(() => tidy(() => model.forward(windowBatch(w, idx).inputs).dataSync()));
+      // The read is queued inside the scope (which may then free the output) and awaited outside it.
+      const pred = await noGrad(() =>
+        tidy(() => ({ read: model.forward(windowBatch(w, idx).inputs).data() })),
+      ).read;
       idx.forEach((i, b) => {
         for (let h = 0; h < w.horizon; h++)
           sum += (pred[b * w.horizon + h]! - w.targets[i * w.horizon + h]!) ** 2;
@@ -255,7 +258,7 @@ export async function trainSeries(cmd: Command, io: Io, hooks: Hooks): Promise<v
   ]);
   checkOutDir(o.out);
   const json = o.json === true;
-  const backend = await activateBackend(o.backend, 'train series', true);
+  const backend = await activateBackend(o.backend);
   const { series, source } = await loadSeries(o, 'train series');
   const data = prepare(series, o, 'train series');
   const config: SeriesConfig = {
@@ -332,7 +335,7 @@ export async function trainSeries(cmd: Command, io: Io, hooks: Hooks): Promise<v
       });
       throw new Interrupted('series', o.out);
     }
-    const testRmse = rmseOf(model, data.test, data.standardizer);
+    const testRmse = await rmseOf(model, data.test, data.standardizer);
     await saveModelDir(o.out, {
       model,
       config,
@@ -405,7 +408,7 @@ export async function predictCommand(
   io: Io,
 ): Promise<void> {
   const files = await readModelDir(o.model, 'series', 'predict');
-  await activateBackend(o.backend, 'predict', false);
+  await activateBackend(o.backend);
   const { model, config } = loadModel(files);
   try {
     const { series, source } = await inputSeries(files, o, 'predict');
@@ -422,9 +425,9 @@ export async function predictCommand(
     // Predicts `horizon` points at a time, feeding them back in until `steps` are there.
     while (predicted.length < steps) {
       const win = history.slice(history.length - config.window);
-      const next = noGrad(() =>
-        tidy(() => model.forward(fromData(Float32Array.from(win), [1, config.window, 1])).dataSync()),
-      );
+      const next = await noGrad(() =>
+        tidy(() => ({ read: model.forward(fromData(Float32Array.from(win), [1, config.window, 1])).data() })),
+      ).read;
       for (const v of next) {
         history.push(v);
         predicted.push(v * s.std + s.mean);
@@ -451,7 +454,7 @@ export async function evalSeries(
   o: { data?: string; column?: string; json?: boolean; backend: BackendName },
   io: Io,
 ): Promise<void> {
-  await activateBackend(o.backend, 'eval', false);
+  await activateBackend(o.backend);
   const { model, config } = loadModel(files);
   try {
     const saved = (files.manifest.extra as SeriesExtra).options;
@@ -480,7 +483,7 @@ export async function evalSeries(
       raw = data.testRaw;
       what = `the last 20% of ${source}`;
     }
-    const rmse = rmseOf(model, windows, config.standardizer);
+    const rmse = await rmseOf(model, windows, config.standardizer);
     const baseline = persistenceRmse(raw);
     if (o.json) io.out(JSON.stringify({ rmse, baselineRmse: baseline, windows: windows.count, data: what }));
     else {

@@ -175,28 +175,6 @@ describe('wrong input gets one line and a non-zero exit', () => {
     );
   });
 
-  it('a backend that cannot train here', async () => {
-    const r = await run(
-      'train',
-      'series',
-      '--length',
-      '200',
-      '--window',
-      '5',
-      '--epochs',
-      '1',
-      '--backend',
-      'webgpu',
-      '--out',
-      join(dir, 'gpu'),
-    );
-    // Either the package or an adapter is missing, or it reads asynchronously, which training cannot use yet.
-    expect(r.code).toBe(1);
-    expect(r.err.at(-1)).toMatch(
-      /^recur: (--backend|train series: expected a backend with synchronous reads)/,
-    );
-  });
-
   it('--verbose adds the stack trace', async () => {
     const r = await run('--verbose', 'train', 'charlm', '--text', join(dir, 'none.txt'));
     expect(r.code).toBe(1);
