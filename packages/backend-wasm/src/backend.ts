@@ -41,6 +41,7 @@ import {
   gemmVariants,
   packedBBytes,
 } from './gemm.js';
+import { GEMV_MAX_ROWS, gemvName, gemvPackABytes } from './gemv.js';
 import { Heap } from './heap.js';
 import { CONTROL_BYTES, type SharedModule, TABLE_BYTES, ThreadPool } from './pool.js';
 
@@ -103,6 +104,8 @@ const PAGE = 65536;
 const EW_PARALLEL_WORK = 64 * 1024;
 /** Below this many flops a GEMM runs on one thread. */
 const GEMM_PARALLEL_FLOPS = 1 << 21;
+/** Below this many flops a product of at most GEMV_MAX_ROWS rows runs on one thread. */
+const GEMV_PARALLEL_FLOPS = 1 << 21;
 /** Most bytes of packed weight matrices kept between calls. */
 const PACK_CACHE_BYTES = 64 * MB;
 
@@ -145,6 +148,9 @@ export class WasmBackend implements Backend {
   private readonly params: number;
   private readonly gemmParams: number;
   private readonly scratch: { packA: number; packB: number; tile: number }[];
+  private readonly variants: ReturnType<typeof gemmVariants>;
+  /** Bytes of each thread's packA scratch. */
+  private readonly scratchPackABytes: number;
   private readonly packCache = new Map<string, PackedB>();
   private readonly packSeen = new Map<string, number>();
   private packCacheBytes = 0;
@@ -161,7 +167,7 @@ export class WasmBackend implements Backend {
     private readonly heap: Heap,
     private readonly pool: ThreadPool | null,
     private readonly shared: boolean,
-    private readonly gemm: GemmShape,
+    gemm: GemmShape,
     core: { bytes: Uint8Array<ArrayBuffer>; ptr: number },
     info: ThreadingInfo,
     private readonly maxPages: number,
@@ -188,12 +194,14 @@ export class WasmBackend implements Backend {
     };
     this.params = heap.alloc(4096);
     this.gemmParams = heap.alloc(GP.size * 4);
-    const sizes = gemmVariants(gemm).map((v) => gemmScratch(v.shape));
+    this.variants = gemmVariants(gemm);
+    const sizes = this.variants.map((v) => gemmScratch(v.shape));
     const sc = {
       packA: Math.max(...sizes.map((x) => x.packA)),
       packB: Math.max(...sizes.map((x) => x.packB)),
       tile: Math.max(...sizes.map((x) => x.tile)),
     };
+    this.scratchPackABytes = sc.packA;
     this.scratch = Array.from({ length: info.threads }, () => ({
       packA: heap.alloc(sc.packA),
       packB: heap.alloc(sc.packB),
@@ -622,18 +630,36 @@ export class WasmBackend implements Backend {
     bOff: number,
     base: { a: number; b: number; c: number; bias: number },
   ): void {
-    const { m, n, k, transB } = call;
+    const { m, n, k, transA, transB } = call;
     const threads = this.pool?.threads ?? 1;
-    const variant = gemmVariants(this.gemm)[gemmVariantFor(m)]!;
+    const variant = this.variants[gemmVariantFor(m)]!;
     const { mr, nr } = variant.shape;
     const flops = 2 * m * n * k;
+    // A packed copy of B kept across calls when the same unchanged operand comes back.
+    const key = `${b.id}:${bOff}:${transB ? 1 : 0}:${k}:${n}:${nr}`;
+    const packed = this.packCache.get(key);
+    const cached = packed !== undefined && packed.version === b.version;
+    const seen = this.packSeen.get(key) === b.version;
+    // A product with a few rows reads B once whatever the kernel: without a packed copy at hand,
+    // the matrix–vector kernels stream B as it lies instead of packing it first.
+    if (
+      m <= GEMV_MAX_ROWS &&
+      !cached &&
+      !seen &&
+      !(transA && transB && gemvPackABytes(m, k) > this.scratchPackABytes)
+    ) {
+      this.packSeen.set(key, b.version);
+      if (this.packSeen.size > 256) this.packSeen.delete(this.packSeen.keys().next().value!);
+      this.gemvF32(call, base, threads);
+      return;
+    }
     // Chunks of C for the threads to claim: blocks of columns (each chunk packs all of A) or of
     // rows (each chunk packs, or streams a cached packed copy of, all of B), whichever moves less.
     const panels = Math.ceil(n / nr);
     const rowPanels = Math.ceil(m / mr);
     let parts: [number, number, number, number][] = [[0, m, 0, n]];
     let byRows = false;
-    if (threads > 1 && flops >= GEMM_PARALLEL_FLOPS) {
+    if (threads > 1 && flops >= (m <= GEMV_MAX_ROWS ? GEMV_PARALLEL_FLOPS : GEMM_PARALLEL_FLOPS)) {
       const want = 2 * threads;
       byRows = m > n ? rowPanels >= threads : panels < threads;
       if (byRows) {
@@ -652,17 +678,14 @@ export class WasmBackend implements Backend {
         ]);
       }
     }
-    // A packed copy of B kept across calls when the same unchanged operand comes back.
     let cache = 0;
     let cacheValid = 0;
-    const key = `${b.id}:${bOff}:${transB ? 1 : 0}:${k}:${n}:${nr}`;
-    const packed = this.packCache.get(key);
-    if (packed && packed.version === b.version) {
+    if (cached) {
       cache = packed.ptr;
       cacheValid = 1;
       this.packCache.delete(key);
       this.packCache.set(key, packed);
-    } else if (!byRows && this.packSeen.get(key) === b.version) {
+    } else if (!byRows && seen) {
       const p = packed ?? this.newPacked(key, b, packedBBytes(variant.shape, k, n));
       if (p) {
         p.version = b.version;
@@ -677,6 +700,31 @@ export class WasmBackend implements Backend {
       this.core,
       this.coreIndex.get(variant.name)!,
       parts.map((p) => [this.gemmParams, ...p]),
+      this.scratchArgs,
+    );
+  }
+
+  /** C (+)= op(A)·op(B) for m ≤ GEMV_MAX_ROWS on the unpacked operands, columns split across threads. */
+  private gemvF32(
+    call: MatmulCall,
+    base: { a: number; b: number; c: number; bias: number },
+    threads: number,
+  ): void {
+    const { m, n, k } = call;
+    let parts: [number, number][] = [[0, n]];
+    if (threads > 1 && 2 * m * n * k >= GEMV_PARALLEL_FLOPS) {
+      // Blocks of 16 columns (64 bytes of C), about two chunks per thread.
+      const blocks = Math.ceil(n / 16);
+      parts = splitRange(blocks, Math.min(2 * threads, blocks)).map(([b0, b1]) => [
+        b0 * 16,
+        Math.min(n, b1 * 16),
+      ]);
+    }
+    this.writeGemmParams(call, base);
+    this.run(
+      this.core,
+      this.coreIndex.get(gemvName(m))!,
+      parts.map(([j0, j1]) => [this.gemmParams, 0, m, j0, j1]),
       this.scratchArgs,
     );
   }

@@ -1,10 +1,11 @@
 import type { DType, ReduceOp } from '@recur/tensor';
 import { Fn, ModuleBuilder, OP, SIMD, type ValType } from './emit.js';
 import { emitGemmF32, type GemmShape, GP, gemmVariants } from './gemm.js';
+import { emitGemvF32, GEMV_MAX_ROWS } from './gemv.js';
 
 /**
- * The fixed kernels, assembled once per backend into one module: the f32 GEMM (see gemm.ts), a
- * plain f64 GEMM (exact, for gradient checks), reductions for every op and dtype, gather and
+ * The fixed kernels, assembled once per backend into one module: the f32 GEMM (see gemm.ts) and
+ * its matrix–vector forms for up to four rows (gemv.ts), a plain f64 GEMM (exact, for gradient checks), reductions for every op and dtype, gather and
  * scatter-add. All take byte addresses into the shared memory.
  */
 export const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min', 'argmax', 'argmin'];
@@ -24,6 +25,7 @@ export function buildCoreModule(
 ): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder(memory);
   for (const v of gemmVariants(gemm)) mb.add(emitGemmF32(v.shape, v.name));
+  for (let m = 1; m <= GEMV_MAX_ROWS; m++) mb.add(emitGemvF32(m, gemm.fma));
   mb.add(emitGemmF64());
   for (const op of REDUCE_OPS) for (const t of DTYPES) mb.add(emitReduce(op, t));
   mb.add(emitGather());

@@ -83,6 +83,7 @@ export const SIMD = {
   bitselect: 0x52,
   load32_lane: 0x56,
   store32_lane: 0x5a,
+  load32_zero: 0x5c,
   load64_zero: 0x5d,
   f64x2_promote_low_f32x4: 0x5f,
   f32x4_nearest: 0x6a,
@@ -327,6 +328,11 @@ export class Fn {
   /** v128.load32_splat: one 32-bit value into every lane. */
   splat32(offset = 0): this {
     return this.simd(SIMD.load32_splat).memarg(2, offset);
+  }
+
+  /** v128.load32_zero: one 32-bit value into lane 0, the other lanes zero. */
+  load32Zero(offset = 0): this {
+    return this.simd(SIMD.load32_zero).memarg(2, offset);
   }
 
   /** v128.load32_lane: [addr, vec] -> vec with lane replaced from memory. */
