@@ -400,6 +400,7 @@ export class WasmBackend implements Backend {
     this.checkAlive();
     const src = this.buf(call.src.buffer);
     const out = this.buf(call.out);
+    if (src.dtype === out.dtype && this.copyDense(call, src, out)) return;
     const ck = `${src.dtype}>${out.dtype}`;
     let expr = this.copyExprs.get(ck);
     if (!expr) {
@@ -412,6 +413,36 @@ export class WasmBackend implements Backend {
       [{ buffer: out, offset: call.outOffset, strides: call.outStrides }],
       call.shape,
     );
+  }
+
+  /**
+   * A copy between two dense row-major views of one dtype that do not partly overlap is a plain
+   * block move (streaming one step at a time makes several of these per step, a few KiB each).
+   * Returns false, having done nothing, for anything else.
+   */
+  private copyDense(call: CopyCall, src: WasmBuffer, out: WasmBuffer): boolean {
+    const { shape } = call;
+    const si = call.src.strides;
+    const so = call.outStrides;
+    if (si.length !== shape.length || so.length !== shape.length) return false;
+    let total = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const size = shape[d]!;
+      if (size !== 1 && (si[d] !== total || so[d] !== total)) return false;
+      total *= size;
+    }
+    const from = call.src.offset;
+    const to = call.outOffset;
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < 0) return false;
+    if (from + total > src.size || to + total > out.size) return false;
+    const es = bytesPerElement(src.dtype);
+    const s0 = src.ptr + from * es;
+    const d0 = out.ptr + to * es;
+    const bytes = total * es;
+    if (s0 !== d0 && s0 < d0 + bytes && d0 < s0 + bytes) return false;
+    if (bytes > 0 && s0 !== d0) this.v().u8.copyWithin(d0, s0, s0 + bytes);
+    out.version++;
+    return true;
   }
 
   private runElementwise(
