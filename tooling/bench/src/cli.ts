@@ -1,66 +1,40 @@
 #!/usr/bin/env node
-import { rename, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { formatReport } from './report.js';
-import { runBench } from './run.js';
+import { BENCH_OPTIONS, type BenchArgValues, runBenchFromArgs } from './args.js';
 
-const USAGE = `Usage: pnpm bench [--workload W1,W2,W3,W4,W6,W8] [--system recur-js,tfjs-cpu,...] [--threads 1,2]
-                  [--reps N] [--slow-reps N] [--slow-ms MS] [--warmup N] [--seed N] [--json] [--out FILE]`;
-
-const list = (v: string | undefined) =>
-  v
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : undefined;
-const int = (name: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n))
-    throw new Error(`bench: expected --${name} to be an integer, found '${v}'.\n${USAGE}`);
-  return n;
-};
+/** `pnpm bench`: the same options as `recur bench` (see `BENCH_OPTIONS`). */
+export const USAGE = [
+  'Usage: pnpm bench [options]',
+  '',
+  'Options:',
+  ...BENCH_OPTIONS.map(
+    (o) => `${`  --${o.name}${o.value ? ` <${o.value}>` : ''}`.padEnd(34)}${o.description}`,
+  ),
+  `${'  -h, --help'.padEnd(34)}this help`,
+].join('\n');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      workload: { type: 'string' },
-      system: { type: 'string' },
-      threads: { type: 'string' },
-      reps: { type: 'string' },
-      'slow-reps': { type: 'string' },
-      'slow-ms': { type: 'string' },
-      warmup: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const o of BENCH_OPTIONS) options[o.name] = { type: o.value ? 'string' : 'boolean' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ options, strict: true }) as { values: typeof values });
+  } catch (e) {
+    throw new Error(`bench: ${(e as Error).message} (see --help for the options).`);
+  }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const threads = list(values.threads)?.map((t) => int('threads', t)!);
-  const report = await runBench({
-    workloads: list(values.workload),
-    systems: list(values.system),
-    threads,
-    reps: int('reps', values.reps),
-    slowReps: int('slow-reps', values['slow-reps']),
-    slowMs: int('slow-ms', values['slow-ms']),
-    warmup: int('warmup', values.warmup),
-    seed: int('seed', values.seed),
+  const camel: Record<string, string | boolean | undefined> = {};
+  for (const [k, v] of Object.entries(values))
+    camel[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  await runBenchFromArgs(camel as BenchArgValues, {
+    out: (s) => process.stdout.write(s),
+    err: (l) => process.stderr.write(`${l}\n`),
   });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (values.out) {
-    const tmp = `${values.out}.${process.pid}.tmp`;
-    await writeFile(tmp, json);
-    await rename(tmp, values.out);
-  }
-  process.stdout.write(values.json ? json : `\n${formatReport(report)}\n`);
 }
 
 main().catch((e: unknown) => {

@@ -1,4 +1,15 @@
+export {
+  BENCH_OPTIONS,
+  type BenchArgValues,
+  type BenchIo,
+  type BenchOptionInfo,
+  benchOptionsFrom,
+  parseShape,
+  runBenchFromArgs,
+} from './args.js';
+export { DEFAULT_SETTLE_MS, defaultIsolation, ISOLATIONS, type Isolation } from './isolation.js';
 export { type CheckResult, makeProblem, type Problem, type Weights } from './problem.js';
+export { liveSystemProcesses } from './process.js';
 export { formatReport } from './report.js';
 export {
   type BenchCheck,

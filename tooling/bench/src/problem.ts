@@ -14,7 +14,7 @@ export interface Weights {
 
 /**
  * Everything a system gets for one workload: the same weights, inputs and targets for every
- * system (built once, from fixed seeds, and copied to each system's worker).
+ * system (built once, from fixed seeds, and sent to each system's process).
  */
 export interface Problem {
   readonly workload: Workload;

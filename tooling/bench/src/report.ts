@@ -40,6 +40,9 @@ export function formatReport(r: BenchReport): string {
     '',
     `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; load average ${m.loadAverageBefore.join(' ')} before, ${m.loadAverageAfter.join(' ')} after; ${r.date}`,
     `${r.options.reps} reps (${r.options.slowReps} for a system whose check or warm-up run took over ${r.options.slowMs} ms), ${r.options.warmup} warm-up run(s) after the check run (none for such a slow system); seed ${r.options.seed}${r.options.shape ? `; shapes overridden: ${JSON.stringify(r.options.shape)}` : ''}`,
+    r.options.isolation === 'settle'
+      ? `each system in a process of its own, ${r.options.settleMs} ms of quiet after each turn`
+      : 'each system in a process of its own, the others frozen (SIGSTOP) during its turns',
   );
   for (const s of r.skipped)
     out.push(`skipped ${s.system}${s.workload ? ` on ${s.workload}` : ''}: ${s.reason}`);

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { type CheckResult, makeProblem, type Problem } from './problem.js';
+import { canFreeze, DEFAULT_SETTLE_MS, defaultIsolation, ISOLATIONS, type Isolation } from './isolation.js';
+import { type CheckResult, makeProblem } from './problem.js';
+import { installHandlers, SystemProcess, uninstallHandlers } from './process.js';
 import { maxAbsDiff, summarize } from './stats.js';
 import { SYSTEMS, type SystemSpec } from './systems/index.js';
-import type { Reply, Request, WorkerInit } from './worker.js';
 import {
   DEFAULT_GROUPS,
   DELEGATED,
@@ -36,6 +36,16 @@ export interface BenchOptions {
   readonly shape?: Partial<Shape>;
   /** Seed of the weights and inputs (default 1). */
   readonly seed?: number;
+  /**
+   * How systems are kept from disturbing each other's timings (each runs in a child process of its
+   * own): `freeze` stops every system process but the one whose turn it is (POSIX; the default
+   * there), `settle` waits `settleMs` after each turn (the default elsewhere).
+   */
+  readonly isolation?: Isolation;
+  /** `settle`: the wait after each turn, in ms (default 150). */
+  readonly settleMs?: number;
+  /** Systems beyond `SYSTEMS`, selectable by id like those (tests, experiments). */
+  readonly extraSystems?: readonly SystemSpec[];
   /** Progress lines (default: to stderr). */
   readonly log?: (line: string) => void;
 }
@@ -99,6 +109,8 @@ export interface BenchReport {
     readonly slowMs: number;
     readonly warmup: number;
     readonly seed: number;
+    readonly isolation: Isolation;
+    readonly settleMs?: number;
     readonly shape?: Partial<Shape>;
   };
   readonly rows: readonly BenchRow[];
@@ -123,90 +135,6 @@ export class BenchCheckError extends Error {
  * gate order, activation or bias misses these by orders of magnitude.
  */
 export const TOLERANCE = { output: 1e-4, loss: 1e-3, grad: 1e-3 } as const;
-
-const workerUrl = import.meta.url.endsWith('.ts')
-  ? new URL('../dist/worker.js', import.meta.url)
-  : new URL('./worker.js', import.meta.url);
-
-/** A worker thread running one system on one workload; one request at a time. */
-class SystemWorker {
-  private readonly worker: Worker;
-  private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
-  private readonly ready: Promise<Reply>;
-  threads: number;
-  private exited = false;
-
-  constructor(
-    readonly spec: SystemSpec,
-    requested: number,
-    problem: Problem,
-  ) {
-    this.threads = requested;
-    const init: WorkerInit = { module: spec.module, system: spec.id, threads: requested, problem };
-    this.ready = new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-    });
-    // Awaited in start(); until then a failure must not count as an unhandled rejection.
-    this.ready.catch(() => {});
-    this.worker = new Worker(workerUrl, { workerData: init });
-    this.worker.on('message', (r: Reply) => {
-      const p = this.pending;
-      this.pending = null;
-      if (!p) return;
-      if (r.type === 'error') p.reject(new Error(`${this.label}: ${r.message}`));
-      else p.resolve(r);
-    });
-    this.worker.on('error', (e) => {
-      this.pending?.reject(new Error(`${this.label}: ${e.message}`));
-      this.pending = null;
-    });
-    this.worker.on('exit', (code) => {
-      this.exited = true;
-      this.pending?.reject(new Error(`${this.label}: worker exited with code ${code}`));
-      this.pending = null;
-    });
-  }
-
-  get label(): string {
-    return `${this.spec.id} (${this.threads} thread${this.threads === 1 ? '' : 's'})`;
-  }
-
-  async start(): Promise<void> {
-    const r = await this.ready;
-    if (r.type === 'ready') this.threads = r.threads;
-  }
-
-  request(req: Request): Promise<Reply> {
-    if (this.pending) throw new Error(`${this.label}: a request is already pending`);
-    if (this.exited) return Promise.reject(new Error(`${this.label}: the worker has exited`));
-    return new Promise<Reply>((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.worker.postMessage(req);
-    });
-  }
-
-  /** The check run: its results, and how long it took (it is the first warm-up run too). */
-  async check(): Promise<{ result: CheckResult; ms: number }> {
-    const r = await this.request({ type: 'check' });
-    if (r.type !== 'checked') throw new Error(`${this.label}: expected a check result, found '${r.type}'`);
-    return { result: r.result, ms: r.ms };
-  }
-
-  async run(): Promise<number> {
-    const r = await this.request({ type: 'run' });
-    if (r.type !== 'ran') throw new Error(`${this.label}: expected a timing, found '${r.type}'`);
-    return r.ms;
-  }
-
-  async close(): Promise<void> {
-    try {
-      if (!this.pending) await this.request({ type: 'close' });
-    } catch {
-      // closing after a failure: terminate below
-    }
-    await this.worker.terminate();
-  }
-}
 
 /** Compares a system's check result with ours; returns the differences or throws `BenchCheckError`. */
 export function compareWithOurs(
@@ -255,23 +183,40 @@ const defaultLog = (line: string) => {
 
 /**
  * Runs the chosen workloads on the chosen systems, interleaved: for each workload, every system
- * runs in a worker thread of its own, is checked against ours (outputs and final states, or the
+ * runs in a child process of its own, is checked against ours (outputs and final states, or the
  * loss and a gradient) and fails the run if it differs, is warmed up, and then the systems take
  * turns, one repetition each per round (the order rotating), so that a busy moment of the machine
- * hits all of them alike.
+ * hits all of them alike. Only the system whose turn it is runs: the others' processes are frozen
+ * (or, under `settle`, given time to go quiet), so that no thread pool of one spins on the cores
+ * another is timed on.
  */
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
   const log = options.log ?? defaultLog;
   const groups = options.workloads?.length ? [...options.workloads] : [...DEFAULT_GROUPS];
+  const known = [...SYSTEMS, ...(options.extraSystems ?? [])];
   const systemIds = options.systems?.length
     ? [...options.systems]
-    : SYSTEMS.filter((s) => !s.optIn).map((s) => s.id);
-  const unknown = systemIds.filter((id) => !SYSTEMS.some((s) => s.id === id));
+    : known.filter((s) => !s.optIn).map((s) => s.id);
+  const unknown = systemIds.filter((id) => !known.some((s) => s.id === id));
   if (unknown.length > 0) {
     throw new Error(
-      `bench: expected systems among ${SYSTEMS.map((s) => s.id).join(', ')}, found ${unknown.join(', ')}.`,
+      `bench: expected systems among ${known.map((s) => s.id).join(', ')}, found ${unknown.join(', ')}.`,
     );
   }
+  const isolation = options.isolation ?? defaultIsolation();
+  if (!ISOLATIONS.includes(isolation)) {
+    throw new Error(`bench: expected isolation ${ISOLATIONS.join(' or ')}, found '${isolation}'.`);
+  }
+  if (isolation === 'freeze' && !canFreeze()) {
+    throw new Error(
+      `bench: isolation 'freeze' needs POSIX process signals, which ${process.platform} lacks; use 'settle'.`,
+    );
+  }
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  if (!(Number.isFinite(settleMs) && settleMs >= 0)) {
+    throw new Error(`bench: expected settleMs to be a number ≥ 0, found ${settleMs}.`);
+  }
+  const processOptions = { isolation, settleMs };
   const threads = options.threads?.length ? [...options.threads] : [1, 2];
   const reps = options.reps ?? 10;
   const slowReps = Math.min(options.slowReps ?? 3, reps);
@@ -293,7 +238,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const skipped: BenchSkip[] = [];
   const delegated: { workload: string; script: string; exitCode: number }[] = [];
 
-  const specs = SYSTEMS.filter((s) => systemIds.includes(s.id));
+  const specs = known.filter((s) => systemIds.includes(s.id));
   const availability = new Map<string, string | null>();
   for (const s of specs) {
     const why = await s.available();
@@ -305,10 +250,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   }
   const reference = SYSTEMS.find((s) => s.id === 'recur-js')!;
 
-  for (const w of workloads) {
+  // An exit or a signal (Ctrl-C) during the run takes the system processes with it.
+  installHandlers();
+  try {
+    for (const w of workloads) await runWorkload(w);
+  } finally {
+    uninstallHandlers();
+  }
+
+  async function runWorkload(w: Workload): Promise<void> {
     log(`\n${w.id}: ${w.title}, B=${w.shape.B} T=${w.shape.T} D=${w.shape.D} H=${w.shape.H}`);
     const problem = makeProblem(w, seed);
-    const workers: SystemWorker[] = [];
+    // Every system of the workload, with each of its thread counts, in the table's order.
+    const plan: { spec: SystemSpec; threads: number }[] = [];
+    // The processes started, in the order of the plan (closed whatever happens).
+    const procs: SystemProcess[] = [];
     try {
       for (const s of specs) {
         if (availability.get(s.id)) continue;
@@ -327,19 +283,22 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           log(`  skip ${s.id}: ${reason}`);
           continue;
         }
-        for (const t of ts) workers.push(new SystemWorker(s, t, problem));
+        for (const t of ts) plan.push({ spec: s, threads: t });
       }
       // Ours is the reference; when recur-js is not among the systems, it runs for the check alone.
-      const checkMs = new Map<SystemWorker, number>();
-      let ref = workers.find((x) => x.spec.id === 'recur-js');
-      const extra = ref ? undefined : new SystemWorker(reference, 1, problem);
-      ref ??= extra!;
+      // The processes start one at a time, each frozen once it has answered, so that nothing else
+      // of the benchmark runs during a check or a timed run.
+      const checkMs = new Map<SystemProcess, number>();
+      const refPlan = plan.find((p) => p.spec.id === 'recur-js');
+      const ref = new SystemProcess(reference, 1, problem, processOptions);
+      if (refPlan) procs.push(ref);
       try {
         await ref.start();
         const ours = await ref.check();
         checkMs.set(ref, ours.ms);
-        for (const x of [...workers]) {
-          if (x === ref) continue;
+        for (const p of plan) {
+          if (p === refPlan) continue;
+          const x = new SystemProcess(p.spec, p.threads, problem, processOptions);
           try {
             await x.start();
           } catch (e) {
@@ -347,10 +306,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
             const reason = `could not start: ${(e as Error).message.split('\n')[0]}`;
             skipped.push({ workload: w.id, system: x.spec.id, threads: x.threads, reason });
             log(`  skip ${x.label}: ${reason}`);
-            workers.splice(workers.indexOf(x), 1);
             await x.close();
             continue;
           }
+          procs.push(x);
           const theirs = await x.check();
           checkMs.set(x, theirs.ms);
           const c = compareWithOurs(w, x.label, ours.result, theirs.result);
@@ -360,11 +319,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           );
         }
       } finally {
-        await extra?.close();
+        if (!refPlan) await ref.close();
       }
 
-      const repsOf = new Map<SystemWorker, number>();
-      for (const x of workers) {
+      const repsOf = new Map<SystemProcess, number>();
+      for (const x of procs) {
         // A system slower than slowMs is warm after its check run (JIT and caches: a second of
         // work is plenty) and gets fewer repetitions; the others get `warmup` more untimed runs.
         const first = checkMs.get(x)!;
@@ -377,16 +336,16 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           `  warm ${x.label}: check run ${first.toFixed(1)} ms, last warm-up ${last.toFixed(1)} ms → ${n} reps`,
         );
       }
-      const samples = new Map<SystemWorker, number[]>(workers.map((x) => [x, []]));
+      const samples = new Map<SystemProcess, number[]>(procs.map((x) => [x, []]));
       const rounds = Math.max(0, ...repsOf.values());
       for (let r = 0; r < rounds; r++) {
-        const order = workers.map((_, i) => workers[(i + r) % workers.length]!);
+        const order = procs.map((_, i) => procs[(i + r) % procs.length]!);
         for (const x of order) {
           if (samples.get(x)!.length < repsOf.get(x)!) samples.get(x)!.push(await x.run());
         }
       }
       const flops = flopsOf(w);
-      const partial = workers.map((x) => {
+      const partial = procs.map((x) => {
         const ms = samples.get(x)!;
         const s = summarize(ms);
         return {
@@ -410,7 +369,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       for (const p of partial)
         rows.push({ ...p, ratioToFastestPeer: fastestPeer ? p.medianMs / fastestPeer : null });
     } finally {
-      await Promise.all(workers.map((x) => x.close()));
+      await Promise.all(procs.map((x) => x.close()));
     }
   }
 
@@ -442,6 +401,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       slowMs,
       warmup,
       seed,
+      isolation,
+      ...(isolation === 'settle' ? { settleMs } : {}),
       ...(options.shape ? { shape: options.shape } : {}),
     },
     rows,

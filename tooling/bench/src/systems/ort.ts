@@ -38,7 +38,7 @@ export async function create(system: string, threads: number, problem: Problem):
     : await import('onnxruntime-node')) as unknown as OrtModule;
   if (!problem.onnx) throw new Error(`${system}: the problem has no ONNX model (forward workloads only)`);
   if (system === 'onnxruntime-web') {
-    // The wasm thread pool is sized once per process (here: per worker thread).
+    // The wasm thread pool is sized once per process (here: per system process).
     ort.env.wasm.numThreads = threads;
     ort.env.wasm.simd = true;
   }

@@ -1,7 +1,7 @@
 import type { CheckResult, Problem } from '../problem.js';
 import type { Workload } from '../workloads.js';
 
-/** One system's prepared workload, living in its own worker thread. */
+/** One system's prepared workload, living in a child process of its own. */
 export interface Runner {
   /** Untimed: runs once and returns what is compared with ours before any timing. */
   check(): Promise<CheckResult>;
@@ -12,7 +12,7 @@ export interface Runner {
   dispose(): Promise<void>;
 }
 
-/** What a system module (`systems/*.ts`) exports, loaded inside the worker. */
+/** What a system module (`systems/*.ts`) exports, loaded inside the system's process. */
 export interface SystemModule {
   create(system: string, threads: number, problem: Problem): Promise<Runner>;
 }
