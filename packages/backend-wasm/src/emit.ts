@@ -405,6 +405,16 @@ export class Fn {
     return this;
   }
 
+  /**
+   * A 0xfe-prefixed atomic memory instruction of the threads proposal (e.g. 0x10
+   * i32.atomic.load, 0x17 i32.atomic.store, 0x1e i32.atomic.rmw.add), naturally aligned i32.
+   */
+  atomic(opcode: number, offset = 0): this {
+    this.code.push(0xfe);
+    uleb(opcode, this.code);
+    return this.memarg(2, offset);
+  }
+
   /** memory.copy [dst, src, n]. */
   memoryCopy(): this {
     return this.misc(10, 0, 0);

@@ -50,12 +50,65 @@ function workerMain(): void {
     const tab = table >> 2;
     const mask = (1 << claimBits) - 1;
     let c = new Int32Array(memory.buffer);
-    send('ready');
+    // Read before saying ready: the pool publishes its first job only after every worker has, so
+    // no job can slip in between and be taken for one already seen.
     let seen = Atomics.load(c, base + words.seq);
+    send('ready');
+    /** A published job as this worker sees it: which function, its own arguments, the chunks. */
+    interface Job {
+      seq: number;
+      id: number;
+      ptr: number;
+      len: number;
+      fnIndex: number;
+      own: number[];
+      n: number;
+      width: number;
+    }
+    /** Reads the job published as `seq`, or null if another job was begun meanwhile. */
+    const describe = (seq: number): Job | null => {
+      if (c.buffer !== memory.buffer) c = new Int32Array(memory.buffer);
+      const s = base + words.slots + index * slotWords;
+      const own: number[] = [];
+      for (let k = 0; k < c[s + 4]!; k++) own.push(c[s + 5 + k]!);
+      const job = {
+        seq,
+        id: c[s]!,
+        ptr: c[s + 1]!,
+        len: c[s + 2]!,
+        fnIndex: c[s + 3]!,
+        own,
+        n: c[base + words.chunks]!,
+        width: c[base + words.chunkWords]!,
+      };
+      return Atomics.load(c, base + words.seq) === seq ? job : null;
+    };
+    const tagOf = (seq: number) => (seq >>> 1) & (0xffffffff >>> claimBits);
+    const runChunk = (job: Job, i: number): void => {
+      try {
+        let fns = modules.get(job.id);
+        if (!fns) {
+          const bytes = new Uint8Array(memory.buffer, job.ptr, job.len).slice();
+          const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+          fns = Object.values(inst.exports) as ((...a: number[]) => void)[];
+          modules.set(job.id, fns);
+        }
+        const args: number[] = [];
+        for (let k = 0; k < job.width; k++) args.push(c[tab + i * tableStride + k]!);
+        for (const x of job.own) args.push(x);
+        fns[job.fnIndex]!(...args);
+      } catch (err) {
+        Atomics.store(c, base + words.error, index);
+        send({ error: String((err as Error)?.stack ?? err) });
+      }
+      if (Atomics.add(c, base + words.finished, 1) + 1 >= job.n) Atomics.notify(c, base + words.finished);
+    };
     for (;;) {
       let spins = 0;
       let seq = Atomics.load(c, base + words.seq);
-      // Wait for a published job (even seq) other than the last one seen.
+      // Wait for a published job (even seq) other than the last one seen. The pool stores seq
+      // and then notifies, so a wait that starts after the store returns at once (the value
+      // differs) and one that started before is woken.
       while (seq === seen || (seq & 1) === 1) {
         if (++spins > spin) {
           Atomics.wait(c, base + words.seq, seq);
@@ -65,45 +118,31 @@ function workerMain(): void {
       }
       seen = seq;
       if (Atomics.load(c, base + words.stop) !== 0) return;
-      if (c.buffer !== memory.buffer) c = new Int32Array(memory.buffer);
-      const s = base + words.slots + index * slotWords;
-      const id = c[s]!;
-      const ptr = c[s + 1]!;
-      const len = c[s + 2]!;
-      const fnIndex = c[s + 3]!;
-      const own: number[] = [];
-      for (let k = 0; k < c[s + 4]!; k++) own.push(c[s + 5 + k]!);
-      const n = c[base + words.chunks]!;
-      const width = c[base + words.chunkWords]!;
+      let job = describe(seq);
       // The job may have ended (and another begun) while we read: then leave it.
-      if (Atomics.load(c, base + words.seq) !== seq) continue;
-      const tag = (seq >>> 1) & 0x3fffff;
-      let fn: ((...a: number[]) => void) | null = null;
+      if (!job) continue;
+      const tag = tagOf(seq);
       for (;;) {
         const v = Atomics.load(c, base + words.claim);
         const i = v & mask;
-        if (v >>> claimBits !== tag || i >= n) break;
+        if (v >>> claimBits !== tag || i >= job.n) break;
         if (Atomics.compareExchange(c, base + words.claim, v, v + 1) !== v) continue;
-        try {
-          if (!fn) {
-            let fns = modules.get(id);
-            if (!fns) {
-              const bytes = new Uint8Array(memory.buffer, ptr, len).slice();
-              const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
-              fns = Object.values(inst.exports) as ((...a: number[]) => void)[];
-              modules.set(id, fns);
-            }
-            fn = fns[fnIndex]!;
+        if (Atomics.load(c, base + words.seq) !== job.seq) {
+          // Our job ended while we were away, and a later one with the same tag (2^22 jobs on)
+          // was published: the chunk claimed is that job's if it has that many, and the pool
+          // waits for it, so the job stays published until it is done.
+          let now = Atomics.load(c, base + words.seq);
+          let next: Job | null = null;
+          while (!next) {
+            while ((now & 1) === 1) now = Atomics.load(c, base + words.seq);
+            next = describe(now);
+            if (!next) now = Atomics.load(c, base + words.seq);
           }
-          const args: number[] = [];
-          for (let k = 0; k < width; k++) args.push(c[tab + i * tableStride + k]!);
-          for (const x of own) args.push(x);
-          fn(...args);
-        } catch (err) {
-          Atomics.store(c, base + words.error, index);
-          send({ error: String((err as Error)?.stack ?? err) });
+          if (tagOf(now) !== tag || i >= next.n) break;
+          job = next;
+          seen = now;
         }
-        if (Atomics.add(c, base + words.finished, 1) + 1 >= n) Atomics.notify(c, base + words.finished);
+        runChunk(job, i);
       }
     }
   };
