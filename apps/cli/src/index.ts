@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { intArg } from './args.js';
+import { registerBench } from './bench.js';
 import { releaseBackends } from './common.js';
 import { runDemo } from './demo.js';
 import { CliError, Interrupted } from './errors.js';
@@ -105,6 +106,7 @@ async function run(argv: string[], io: Io, hooks: Hooks): Promise<number> {
 
   registerW2v(program, out, err);
   registerModelCommands(program, io, hooks);
+  registerBench(program, io);
 
   try {
     await program.parseAsync(argv);

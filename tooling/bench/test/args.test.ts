@@ -63,4 +63,13 @@ describe('command-line options', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe("bench: Unknown option '--bogus' (see --help for the options).");
   });
+
+  it('recur bench (apps/cli) declares the same options, with the same descriptions', async () => {
+    // Its source, outside this package (so not a static import, which the type check would follow).
+    const cli = new URL('../../../apps/cli/src/bench.ts', import.meta.url).href;
+    const { BENCH_FLAGS } = (await import(cli)) as { BENCH_FLAGS: readonly (readonly [string, string])[] };
+    expect(BENCH_FLAGS.map(([flags, description]) => [flags, description])).toEqual(
+      BENCH_OPTIONS.map((o) => [`--${o.name}${o.value ? ` <${o.value}>` : ''}`, o.description]),
+    );
+  });
 });
