@@ -59,6 +59,21 @@ export interface WasmBackendOptions {
   readonly spin?: number;
   /** Use relaxed SIMD's fused multiply-add in the GEMM where the engine has it (default true). */
   readonly fma?: boolean;
+  /**
+   * Run jobs on the calling thread alone for a while after parallel ones did not pay off, as on a
+   * machine busy with other work (default true). See `threadStats()`.
+   */
+  readonly adaptive?: boolean;
+}
+
+/** How the threads were used (see `WasmBackend.threadStats()`). */
+export interface ThreadStats {
+  /** Jobs split across the threads. */
+  readonly parallelJobs: number;
+  /** Jobs large enough to split that ran on the calling thread alone, after parallel ones did not pay off. */
+  readonly soloJobs: number;
+  /** Times the backend switched to the calling thread alone. */
+  readonly backoffs: number;
 }
 
 /** How the backend computes, and why it is single-threaded when it is. */
@@ -255,6 +270,7 @@ export class WasmBackend implements Backend {
       } catch (err) {
         reason = `worker threads could not be started (${(err as Error).message})`;
       }
+      if (pool) pool.stragglers.enabled = options.adaptive ?? true;
     }
     const threads = pool?.threads ?? 1;
     const info: ThreadingInfo = {
@@ -356,6 +372,12 @@ export class WasmBackend implements Backend {
 
   memory(): MemoryInfo {
     return { buffers: this.live, bytes: this.bytes };
+  }
+
+  /** How the worker threads were used so far (all zero on one thread). */
+  threadStats(): ThreadStats {
+    const p = this.pool?.stragglers;
+    return { parallelJobs: p?.parallelJobs ?? 0, soloJobs: p?.soloJobs ?? 0, backoffs: p?.backoffs ?? 0 };
   }
 
   /** The allocator's view: bytes in blocks (user buffers, packed weights, scratch), its footprint, the memory size. */

@@ -1,7 +1,13 @@
 import type { BackendRegistry } from '@recur/tensor';
 import { WasmBackend, type WasmBackendOptions } from './backend.js';
 
-export { type ThreadingInfo, WasmBackend, type WasmBackendOptions, WasmBuffer } from './backend.js';
+export {
+  type ThreadingInfo,
+  type ThreadStats,
+  WasmBackend,
+  type WasmBackendOptions,
+  WasmBuffer,
+} from './backend.js';
 export { DEFAULT_GEMM, type GemmShape } from './gemm.js';
 
 /**

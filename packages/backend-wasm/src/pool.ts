@@ -44,9 +44,78 @@ export interface SharedModule {
   readonly fns: readonly ((...a: number[]) => unknown)[];
 }
 
+/**
+ * When to run jobs on the calling thread alone. A fork–join job pays off only if the other threads
+ * are running when it is published. On a machine busy with other work they often are not: waking
+ * a sleeping worker can cost the caller a time slice (the woken thread preempts it), a worker may
+ * be preempted holding a chunk, and a spinning worker takes half of a core the caller shares with
+ * it. So every parallel job is timed from publication to completion. It paid off if the caller
+ * did part of it, not all and not none (else the threads did not run side by side), and it took at
+ * most SLOWER_MS longer than the caller alone would have (its time per chunk × the chunks). After
+ * a job that did not, the next jobs run on the caller (the workers go back to sleep and leave
+ * the cores to whoever needs them): MIN_SOLO jobs, doubling while it keeps happening, up to
+ * MAX_SOLO; a parallel job that pays off resets that. The first job after a solo run wakes the
+ * workers and is not judged. Counted in jobs, not time, so the choice follows from what was
+ * measured; every kernel computes the same chunks whoever runs them, so results never depend on
+ * it.
+ */
+export class StragglerPolicy {
+  static readonly MIN_SOLO = 16;
+  static readonly MAX_SOLO = 4096;
+  static readonly SLOWER_MS = 0.05;
+  /** Jobs left to run on the caller alone. */
+  private left = 0;
+  private next: number = StragglerPolicy.MIN_SOLO;
+  private waking = false;
+  /** Off: every job large enough runs in parallel whatever happens (for tests and comparisons). */
+  enabled = true;
+  /** Jobs run in parallel; jobs the caller ran alone because parallel ones did not pay; times it decided so. */
+  parallelJobs = 0;
+  soloJobs = 0;
+  backoffs = 0;
+
+  /** Whether the next job should run on the caller alone (counts it if so). */
+  solo(): boolean {
+    if (this.left === 0 || !this.enabled) return false;
+    this.left--;
+    this.soloJobs++;
+    if (this.left === 0) this.waking = true;
+    return true;
+  }
+
+  /**
+   * After a job that ran in parallel: `total` ms from publication to completion, of which `own`
+   * ms the caller spent on its `mine` of the `n` chunks.
+   */
+  parallel(total: number, own: number, mine: number, n: number): void {
+    this.parallelJobs++;
+    if (this.waking || !this.enabled) {
+      this.waking = false;
+      return;
+    }
+    // A job paid off if the threads worked on it side by side: the caller did some of it but not
+    // all (else the others, or the caller, were not running meanwhile), and it took no longer
+    // than it would have taken the caller alone (its time per chunk × the chunks).
+    const alone = mine > 0 ? (own / mine) * n : 0;
+    if (mine === 0 || mine === n || total > alone + StragglerPolicy.SLOWER_MS) {
+      this.left = this.next;
+      this.next = Math.min(2 * this.next, StragglerPolicy.MAX_SOLO);
+      this.backoffs++;
+    } else {
+      this.next = StragglerPolicy.MIN_SOLO;
+    }
+  }
+}
+
+const clock: () => number =
+  typeof performance !== 'undefined' && typeof performance.now === 'function'
+    ? () => performance.now()
+    : () => Date.now();
+
 export class ThreadPool {
   private workerErrors: string[] = [];
   private view: Int32Array | null = null;
+  readonly stragglers = new StragglerPolicy();
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
@@ -139,13 +208,14 @@ export class ThreadPool {
   ): void {
     const f = mod.fns[fn]!;
     const n = chunks.length;
-    if (n <= 1 || this.workers.length === 0) {
+    if (n <= 1 || this.workers.length === 0 || this.stragglers.solo()) {
       const own = extra(0);
       for (const c of chunks) f(...c, ...own);
       return;
     }
     if (n > MAX_CHUNKS) throw new Error(`ThreadPool.run: expected at most ${MAX_CHUNKS} chunks, found ${n}`);
     const width = chunks[0]!.length;
+    const start = clock();
     const c = this.ctl();
     const base = this.control >> 2;
     const tab = this.table >> 2;
@@ -178,6 +248,8 @@ export class ThreadPool {
     let mainError: unknown = null;
     const own = extra(0);
     const mask = (1 << CLAIM_BITS) - 1;
+    const t0 = clock();
+    let mine = 0;
     for (;;) {
       const i = Atomics.add(c, base + CONTROL.claim, 1) & mask;
       if (i >= n) break;
@@ -186,8 +258,10 @@ export class ThreadPool {
       } catch (err) {
         mainError ??= err;
       }
+      mine++;
       Atomics.add(c, base + CONTROL.finished, 1);
     }
+    const t1 = clock();
     let spins = 0;
     for (;;) {
       const finished = Atomics.load(c, base + CONTROL.finished);
@@ -197,6 +271,7 @@ export class ThreadPool {
         spins = 0;
       }
     }
+    this.stragglers.parallel(clock() - start, t1 - t0, mine, n);
     if (mainError) throw mainError;
     if (Atomics.load(c, base + CONTROL.error) !== 0) {
       const detail = this.workerErrors.shift() ?? 'a worker failed';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Fn, ModuleBuilder, OP } from '../src/emit.js';
 import { detectEnvironment } from '../src/env.js';
-import { CONTROL_BYTES, type SharedModule, TABLE_BYTES, ThreadPool } from '../src/pool.js';
+import { CONTROL_BYTES, type SharedModule, StragglerPolicy, TABLE_BYTES, ThreadPool } from '../src/pool.js';
 
 /**
  * The thread pool's hand-off, with jobs that cannot finish unless every thread takes part: each
@@ -13,6 +13,8 @@ import { CONTROL_BYTES, type SharedModule, TABLE_BYTES, ThreadPool } from '../sr
 const ATOMIC_LOAD = 0x10;
 const ATOMIC_STORE = 0x17;
 const ATOMIC_ADD = 0x1e;
+const ATOMIC_WAIT32 = 0x01;
+const I64_EXTEND_I32_U = 0xad;
 /** Spins a chunk waits for the others before it gives up (well over a second). */
 const PATIENCE = 1_000_000_000;
 
@@ -44,12 +46,21 @@ function barrierModule(maxPages: number): Uint8Array<ArrayBuffer> {
   f.br(2);
   f.end();
   f.br(0).end().end();
+  // record(out, chunk, sleepNs, thread): out[chunk] = thread + 1; a worker (thread > 0) then
+  // blocks for sleepNs, like one preempted in the middle of its chunk.
+  const g = new Fn('record', ['i32', 'i32', 'i32', 'i32']);
+  g.get(0).get(1).i32(2).op(OP.i32_shl).op(OP.i32_add).get(3).i32(1).op(OP.i32_add).atomic(ATOMIC_STORE);
+  g.get(3).if();
+  // Wait on a word nobody changes (the one past the output: chunk count slots are unused there).
+  g.get(0).i32(60).op(OP.i32_add).i32(0).get(2).op(I64_EXTEND_I32_U).atomic(ATOMIC_WAIT32).op(OP.drop);
+  g.end();
   const mb = new ModuleBuilder({ shared: true, initial: 1, maximum: maxPages });
   mb.add(f);
+  mb.add(g);
   return mb.toBytes();
 }
 
-async function setup(spin: number) {
+async function setup(spin: number, adaptive = false) {
   const env = await detectEnvironment();
   const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
   const control = 1024;
@@ -66,6 +77,7 @@ async function setup(spin: number) {
     fns: Object.values(inst.exports) as ((...a: number[]) => unknown)[],
   };
   const pool = await ThreadPool.start(env, memory, control, table, 2, spin);
+  pool.stragglers.enabled = adaptive;
   const i32 = new Int32Array(memory.buffer);
   /** One barrier job of `threads` chunks; returns how many chunks gave up waiting. */
   const barrier = (): number => {
@@ -75,7 +87,19 @@ async function setup(spin: number) {
     pool.run(mod, 0, chunks, () => []);
     return i32[(flags >> 2) + n]!;
   };
-  return { pool, barrier };
+  /** Two chunks recording who ran them (1 caller, 2 worker); a worker's chunk blocks sleepMs. */
+  const record = (sleepMs: number): number[] => {
+    const out = flags + 64;
+    i32.fill(0, out >> 2, (out >> 2) + 2);
+    pool.run(
+      mod,
+      1,
+      [0, 1].map((c) => [out, c, sleepMs * 1e6]),
+      (t) => [t],
+    );
+    return [i32[out >> 2]!, i32[(out >> 2) + 1]!];
+  };
+  return { pool, barrier, record };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,6 +122,83 @@ describe('the thread pool', () => {
       await sleep(i % 4);
       expect(barrier()).toBe(0);
     }
+    pool.dispose();
+  });
+});
+
+describe('the straggler policy', () => {
+  it('keeps splitting while jobs pay off, and backs off (16, 32, … 4096 jobs) after each one that does not', () => {
+    const p = new StragglerPolicy();
+    const good = () => p.parallel(0.06, 0.05, 2, 4); // 0.06 ms against 0.1 alone
+    let total = 0;
+    const soloRun = () => {
+      let k = 0;
+      while (p.solo()) k++;
+      total += k;
+      return k;
+    };
+    for (let i = 0; i < 10; i++) {
+      expect(p.solo()).toBe(false);
+      good();
+    }
+    expect(p.backoffs).toBe(0);
+    // Slower than alone (by more than SLOWER_MS), the caller did none, the caller did all.
+    const bad = [
+      () => p.parallel(0.5, 0.05, 2, 4),
+      () => p.parallel(0.2, 0, 0, 4),
+      () => p.parallel(0.1, 0.1, 4, 4),
+    ];
+    const runs: number[] = [];
+    for (const b of bad) {
+      b();
+      runs.push(soloRun());
+      // The job that wakes the workers again is not judged.
+      expect(p.solo()).toBe(false);
+      p.parallel(9, 0.01, 1, 4);
+    }
+    expect(runs).toEqual([16, 32, 64]);
+    for (let i = 0; i < 10; i++) {
+      bad[0]!();
+      soloRun();
+      p.parallel(9, 0.01, 1, 4);
+    }
+    bad[0]!();
+    expect(soloRun()).toBe(StragglerPolicy.MAX_SOLO);
+    p.parallel(9, 0.01, 1, 4);
+    // One job that pays off and the next back-off is short again.
+    good();
+    bad[2]!();
+    expect(soloRun()).toBe(16);
+    expect(p.backoffs).toBe(15);
+    expect(p.soloJobs).toBe(total);
+  });
+
+  it('does nothing when switched off', () => {
+    const p = new StragglerPolicy();
+    p.enabled = false;
+    p.parallel(5, 0.1, 4, 4);
+    expect(p.solo()).toBe(false);
+    expect(p.backoffs).toBe(0);
+  });
+
+  it('runs the jobs after a worker held one up on the caller alone, then splits again', async () => {
+    const { pool, barrier, record } = await setup(20_000, true);
+    expect(barrier()).toBe(0);
+    // The worker's chunk blocks 5 ms, far longer than the job would take the caller alone.
+    record(5);
+    expect(pool.stragglers.backoffs).toBe(1);
+    for (let i = 0; i < StragglerPolicy.MIN_SOLO; i++) expect(record(5)).toEqual([1, 1]);
+    // The next job is split again (the barrier needs both threads).
+    expect(barrier()).toBe(0);
+    expect(pool.stragglers.soloJobs).toBe(StragglerPolicy.MIN_SOLO);
+    pool.dispose();
+  });
+
+  it('leaves every job split when switched off', async () => {
+    const { pool, barrier, record } = await setup(20_000, false);
+    record(5);
+    expect(pool.stragglers.backoffs).toBe(0);
+    for (let i = 0; i < 5; i++) expect(barrier()).toBe(0);
     pool.dispose();
   });
 });
