@@ -559,10 +559,10 @@ export class WasmBackend implements Backend {
 
     const inner = dims[R - 1]!;
     const rows = total / inner;
-    const threads = this.pool?.threads ?? 1;
-    const work = threads > 1 && total >= 1024 ? total * exprWeight(exprsIn) : 0;
+    const work = this.pool && total >= 1024 ? total * exprWeight(exprsIn) : 0;
+    const threads = this.splitThreads(work >= EW_PARALLEL_WORK);
     const chunks: number[][] = [];
-    if (threads > 1 && work >= EW_PARALLEL_WORK) {
+    if (threads > 1) {
       // About two chunks per thread, by rows when there are enough, else by columns (multiples of 4).
       const want = 2 * threads;
       if (rows >= want) {
@@ -634,6 +634,15 @@ export class WasmBackend implements Backend {
     }
   }
 
+  /**
+   * Threads to split a job across: one when it is too small to gain from more, or while the pool
+   * runs jobs on the caller alone (see StragglerPolicy: then the job is not cut up at all).
+   */
+  private splitThreads(large: boolean): number {
+    if (!this.pool || !large) return 1;
+    return this.pool.stragglers.solo() ? 1 : this.pool.threads;
+  }
+
   /** Per-thread GEMM scratch as trailing arguments. */
   private readonly scratchArgs = (t: number): readonly number[] => {
     const sc = this.scratch[t]!;
@@ -689,7 +698,6 @@ export class WasmBackend implements Backend {
     base: { a: number; b: number; c: number; bias: number },
   ): void {
     const { m, n, k, transA, transB } = call;
-    const threads = this.pool?.threads ?? 1;
     const variant = this.variants[gemmVariantFor(m)]!;
     const { mr, nr } = variant.shape;
     const flops = 2 * m * n * k;
@@ -708,7 +716,7 @@ export class WasmBackend implements Backend {
     ) {
       this.packSeen.set(key, b.version);
       if (this.packSeen.size > 256) this.packSeen.delete(this.packSeen.keys().next().value!);
-      this.gemvF32(call, base, threads);
+      this.gemvF32(call, base, this.splitThreads(flops >= GEMV_PARALLEL_FLOPS));
       return;
     }
     // Chunks of C for the threads to claim: blocks of columns (each chunk packs all of A) or of
@@ -717,7 +725,10 @@ export class WasmBackend implements Backend {
     const rowPanels = Math.ceil(m / mr);
     let parts: [number, number, number, number][] = [[0, m, 0, n]];
     let byRows = false;
-    if (threads > 1 && flops >= (m <= GEMV_MAX_ROWS ? GEMV_PARALLEL_FLOPS : GEMM_PARALLEL_FLOPS)) {
+    const threads = this.splitThreads(
+      flops >= (m <= GEMV_MAX_ROWS ? GEMV_PARALLEL_FLOPS : GEMM_PARALLEL_FLOPS),
+    );
+    if (threads > 1) {
       const want = 2 * threads;
       byRows = m > n ? rowPanels >= threads : panels < threads;
       if (byRows) {
@@ -762,15 +773,15 @@ export class WasmBackend implements Backend {
     );
   }
 
-  /** C (+)= op(A)·op(B) for m ≤ GEMV_MAX_ROWS on the unpacked operands, columns split across threads. */
+  /** C (+)= op(A)·op(B) for m ≤ GEMV_MAX_ROWS on the unpacked operands, columns split across `threads`. */
   private gemvF32(
     call: MatmulCall,
     base: { a: number; b: number; c: number; bias: number },
     threads: number,
   ): void {
-    const { m, n, k } = call;
+    const { m, n } = call;
     let parts: [number, number][] = [[0, n]];
-    if (threads > 1 && 2 * m * n * k >= GEMV_PARALLEL_FLOPS) {
+    if (threads > 1) {
       // Blocks of 16 columns (64 bytes of C), about two chunks per thread.
       const blocks = Math.ceil(n / 16);
       parts = splitRange(blocks, Math.min(2 * threads, blocks)).map(([b0, b1]) => [
@@ -834,11 +845,8 @@ export class WasmBackend implements Backend {
 
   private gemmF64(call: MatmulCall, base: { a: number; b: number; c: number; bias: number }): void {
     const { m, n, k } = call;
-    const threads = this.pool?.threads ?? 1;
-    const parts =
-      threads > 1 && 2 * m * n * k >= GEMM_PARALLEL_FLOPS && m >= threads
-        ? splitRange(m, 2 * threads)
-        : [[0, m]];
+    const threads = this.splitThreads(2 * m * n * k >= GEMM_PARALLEL_FLOPS && m >= (this.pool?.threads ?? 1));
+    const parts = threads > 1 ? splitRange(m, 2 * threads) : [[0, m]];
     this.writeGemmParams(call, base);
     this.run(
       this.core,
@@ -888,10 +896,10 @@ export class WasmBackend implements Backend {
     checkSpan('input', input, 0, outer * size * inner);
     checkSpan('out', out, 0, outer * inner);
     const fn = this.coreIndex.get(reduceName(op, input.dtype))!;
-    const threads = this.pool?.threads ?? 1;
+    const threads = this.splitThreads(outer * size * inner >= EW_PARALLEL_WORK);
     const chunks: number[][] = [];
     const want = 2 * threads;
-    if (threads > 1 && outer * size * inner >= EW_PARALLEL_WORK) {
+    if (threads > 1) {
       if (outer >= want) {
         for (const [o0, o1] of splitRange(outer, want))
           chunks.push([input.ptr, out.ptr, size, inner, o0, o1, 0, inner]);
