@@ -14,7 +14,7 @@ export const BENCH_FLAGS: readonly (readonly [flags: string, description: string
   ['--workload <list>', 'workloads: W1,W2,W3,W4,W6,W8 (default W1,W2,W3,W4)'],
   [
     '--system <list>',
-    'systems: recur-js,recur-wasm,recur-webgpu,tfjs-cpu,tfjs-wasm,onnxruntime-node,onnxruntime-web (default all but the opt-in recur-webgpu)',
+    'systems: recur-js,recur-wasm,recur-webgpu,tfjs-cpu,tfjs-wasm,onnxruntime-node,onnxruntime-web,pytorch,pytorch-cpu (default all but the opt-in recur-webgpu, pytorch, pytorch-cpu)',
   ],
   ['--threads <list>', 'thread counts for systems that have several (default 1,2)'],
   ['--reps <n>', 'timed repetitions per system (default 10)'],
@@ -89,7 +89,7 @@ export function registerBench(program: Command, io: Io): void {
   const cmd = program
     .command('bench')
     .description(
-      'benchmark the backends against TensorFlow.js and ONNX Runtime: every system checked against ours, then timed in turns (needs the repository’s tooling/bench)',
+      'benchmark the backends against TensorFlow.js, ONNX Runtime and PyTorch: every system checked against ours, then timed in turns (needs the repository’s tooling/bench)',
     );
   for (const [flags, description] of BENCH_FLAGS) cmd.option(flags, description);
   cmd.action(async (values: Record<string, string | boolean | undefined>) => {

@@ -20,7 +20,7 @@ export type Request =
   | { type: 'run' }
   | { type: 'close' };
 export type Reply =
-  | { type: 'ready'; threads: number }
+  | { type: 'ready'; threads: number; info?: string }
   | { type: 'checked'; result: CheckResult; ms: number }
   | { type: 'ran'; ms: number }
   | { type: 'closed' }
@@ -46,7 +46,7 @@ process.on('message', async (req: Request) => {
       const url = module.startsWith('file:') ? module : `./systems/${module}.js`;
       const mod = (await import(url)) as SystemModule;
       runner = await mod.create(system, threads, problem);
-      await send({ type: 'ready', threads: runner.threads });
+      await send({ type: 'ready', threads: runner.threads, ...(runner.info ? { info: runner.info } : {}) });
       return;
     }
     if (!runner) throw new Error('not initialised');
@@ -56,8 +56,8 @@ process.on('message', async (req: Request) => {
       await send({ type: 'checked', result, ms: performance.now() - t0 });
     } else if (req.type === 'run') {
       const t0 = performance.now();
-      await runner.run();
-      await send({ type: 'ran', ms: performance.now() - t0 });
+      const own = await runner.run();
+      await send({ type: 'ran', ms: typeof own === 'number' ? own : performance.now() - t0 });
     } else {
       await runner.dispose();
       await send({ type: 'closed' });

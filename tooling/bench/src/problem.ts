@@ -1,6 +1,5 @@
 import { JsBackend } from '@recur/backend-js';
 import { GRU, LSTM, type RecurrentLayer } from '@recur/cells';
-import { exportOnnx } from '@recur/onnx';
 import { engine, randn } from '@recur/tensor';
 import { GATES, type Workload } from './workloads.js';
 
@@ -23,8 +22,19 @@ export interface Problem {
   readonly x: Float32Array;
   /** Training target, `[T, B, H]`; the loss is `mean((y − target)²)` over all outputs. */
   readonly target: Float32Array;
-  /** The layer as an ONNX model (inputs `input` `[T, B, D]`, `h0`, `c0`), for forward workloads. */
+  /**
+   * The layer as an ONNX model (inputs `input` `[T, B, D]`, `h0`, `c0`), for forward workloads on a
+   * system that needs it (`SystemSpec.needsOnnx`; see `onnxModelOf`).
+   */
   readonly onnx?: Uint8Array;
+}
+
+/** Our layer with its seeded initialisation (the caller disposes it). */
+function layerOf(w: Workload, seed: number): RecurrentLayer {
+  const { D, H } = w.shape;
+  return w.cell === 'lstm'
+    ? new LSTM({ inputSize: D, hiddenSize: H, seed })
+    : new GRU({ inputSize: D, hiddenSize: H, seed, resetAfter: w.resetAfter ?? true });
 }
 
 /** Builds the problem of a workload: our layer's seeded initialisation, seeded inputs and targets. */
@@ -33,10 +43,7 @@ export function makeProblem(w: Workload, seed = 1): Problem {
   try {
     return engine.withBackend(backend, () => {
       const { B, T, D, H } = w.shape;
-      const layer: RecurrentLayer =
-        w.cell === 'lstm'
-          ? new LSTM({ inputSize: D, hiddenSize: H, seed })
-          : new GRU({ inputSize: D, hiddenSize: H, seed, resetAfter: w.resetAfter ?? true });
+      const layer = layerOf(w, seed);
       const read = (name: string) => Float32Array.from(layer.stateDict().get(name)!.dataSync());
       const weights: Weights = {
         weight_ih_l0: read('weight_ih_l0'),
@@ -46,9 +53,29 @@ export function makeProblem(w: Workload, seed = 1): Problem {
       };
       const x = Float32Array.from(randn([T, B, D], { seed: seed + 1 }).dataSync());
       const target = Float32Array.from(randn([T, B, H], { seed: seed + 2, std: 0.5 }).dataSync());
-      const onnx = w.mode === 'train' ? undefined : exportOnnx(layer, { opset: 17 });
       layer.dispose();
-      return onnx ? { workload: w, weights, x, target, onnx } : { workload: w, weights, x, target };
+      return { workload: w, weights, x, target };
+    });
+  } finally {
+    backend.dispose();
+  }
+}
+
+/**
+ * The layer of `makeProblem(w, seed)` as an ONNX model (opset 17), written by `@recur/onnx`, which
+ * is loaded only here: a run without ONNX Runtime (the GPU mode's) does not need it.
+ */
+export async function onnxModelOf(w: Workload, seed = 1): Promise<Uint8Array> {
+  const { exportOnnx } = await import('@recur/onnx');
+  const backend = new JsBackend();
+  try {
+    return engine.withBackend(backend, () => {
+      const layer = layerOf(w, seed);
+      try {
+        return exportOnnx(layer, { opset: 17 });
+      } finally {
+        layer.dispose();
+      }
     });
   } finally {
     backend.dispose();

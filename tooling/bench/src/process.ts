@@ -69,6 +69,8 @@ export class SystemProcess {
   private frozen = false;
   private closed = false;
   threads: number;
+  /** What the system said it runs on (versions, device), once started. */
+  info: string | undefined;
 
   constructor(
     readonly spec: SystemSpec,
@@ -181,7 +183,10 @@ export class SystemProcess {
       problem: this.problem,
     };
     const r = await this.turn({ type: 'init', init }, 'start');
-    if (r.type === 'ready') this.threads = r.threads;
+    if (r.type === 'ready') {
+      this.threads = r.threads;
+      this.info = r.info;
+    }
   }
 
   /** The check run: its results, and how long it took (it is the first warm-up run too). */

@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { canFreeze, DEFAULT_SETTLE_MS, defaultIsolation, ISOLATIONS, type Isolation } from './isolation.js';
-import { type CheckResult, makeProblem } from './problem.js';
+import { type CheckResult, makeProblem, onnxModelOf, type Problem } from './problem.js';
 import { installHandlers, SystemProcess, uninstallHandlers } from './process.js';
 import { maxAbsDiff, summarize } from './stats.js';
 import { SYSTEMS, type SystemSpec } from './systems/index.js';
@@ -57,6 +57,8 @@ export interface BenchRow {
   readonly backend: string;
   readonly threads: number;
   readonly ours: boolean;
+  /** What the system said it runs on (versions, device, adapter), when it says. */
+  readonly info?: string;
   readonly reps: number;
   readonly medianMs: number;
   readonly minMs: number;
@@ -260,7 +262,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
   async function runWorkload(w: Workload): Promise<void> {
     log(`\n${w.id}: ${w.title}, B=${w.shape.B} T=${w.shape.T} D=${w.shape.D} H=${w.shape.H}`);
-    const problem = makeProblem(w, seed);
+    let problem: Problem = makeProblem(w, seed);
     // Every system of the workload, with each of its thread counts, in the table's order.
     const plan: { spec: SystemSpec; threads: number }[] = [];
     // The processes started, in the order of the plan (closed whatever happens).
@@ -284,6 +286,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           continue;
         }
         for (const t of ts) plan.push({ spec: s, threads: t });
+      }
+      if (w.mode !== 'train' && plan.some((p) => p.spec.needsOnnx)) {
+        problem = { ...problem, onnx: await onnxModelOf(w, seed) };
       }
       // Ours is the reference; when recur-js is not among the systems, it runs for the check alone.
       // The processes start one at a time, each frozen once it has answered, so that nothing else
@@ -310,6 +315,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
             continue;
           }
           procs.push(x);
+          if (x.info) log(`  start ${x.label}: ${x.info}`);
           const theirs = await x.check();
           checkMs.set(x, theirs.ms);
           const c = compareWithOurs(w, x.label, ours.result, theirs.result);
@@ -355,6 +361,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
           backend: x.spec.backend,
           threads: x.threads,
           ours: x.spec.ours,
+          ...(x.info ? { info: x.info } : {}),
           reps: ms.length,
           medianMs: s.median,
           minMs: s.min,

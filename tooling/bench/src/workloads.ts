@@ -16,7 +16,10 @@ export interface Shape {
 }
 
 export interface Workload {
-  /** The row's id: `W1`…, and `W3-stream` for W3's per-token half. */
+  /**
+   * The row's id: `W1`…, `W3-stream` for W3's per-token half, `W4-reset-after` for W4 with
+   * PyTorch's GRU, `W6-forward` for W6's forward pass.
+   */
   readonly id: string;
   /** The BENCHMARKS.md workload it belongs to (`--workload` selects by this). */
   readonly group: string;
@@ -34,6 +37,7 @@ export interface Workload {
 
 const W1_SHAPE: Shape = { B: 32, T: 64, D: 128, H: 256 };
 const W3_SHAPE: Shape = { B: 1, T: 100, D: 128, H: 512 };
+const W6_SHAPE: Shape = { B: 64, T: 128, D: 512, H: 512 };
 
 export const WORKLOADS: readonly Workload[] = [
   { id: 'W1', group: 'W1', title: 'LSTM training step', cell: 'lstm', mode: 'train', shape: W1_SHAPE },
@@ -64,12 +68,29 @@ export const WORKLOADS: readonly Workload[] = [
     shape: W1_SHAPE,
   },
   {
+    id: 'W4-reset-after',
+    group: 'W4',
+    title: "GRU training step (reset-after: PyTorch's and cuDNN's GRU)",
+    cell: 'gru',
+    resetAfter: true,
+    mode: 'train',
+    shape: W1_SHAPE,
+  },
+  {
     id: 'W6',
     group: 'W6',
     title: 'large LSTM training step',
     cell: 'lstm',
     mode: 'train',
-    shape: { B: 64, T: 128, D: 512, H: 512 },
+    shape: W6_SHAPE,
+  },
+  {
+    id: 'W6-forward',
+    group: 'W6',
+    title: 'large LSTM forward',
+    cell: 'lstm',
+    mode: 'forward',
+    shape: W6_SHAPE,
   },
 ];
 
@@ -93,7 +114,7 @@ export function flopsOf(w: Workload): number {
   return w.mode === 'train' ? 3 * forward : forward;
 }
 
-/** The workloads of the given groups (`W3` gives `W3` and `W3-stream`), in the table's order. */
+/** The workloads of the given groups (`W3` gives `W3` and `W3-stream`, …), in the table's order. */
 export function selectWorkloads(groups: readonly string[], shape?: Partial<Shape>): Workload[] {
   const known = new Set([...WORKLOADS.map((w) => w.group), ...Object.keys(DELEGATED)]);
   for (const g of groups) {

@@ -17,6 +17,12 @@ describe('workloads', () => {
 
   it('selects by group (W3 gives both halves), overrides shapes and refuses unknown ids', () => {
     expect(selectWorkloads(['W3', 'W1']).map((w) => w.id)).toEqual(['W1', 'W3', 'W3-stream']);
+    expect(selectWorkloads(['W6', 'W4']).map((w) => `${w.id} ${w.mode} ${w.resetAfter ?? ''}`)).toEqual([
+      'W4 train false',
+      'W4-reset-after train true',
+      'W6 train ',
+      'W6-forward forward ',
+    ]);
     expect(selectWorkloads(['W2'], { T: 3 })[0]!.shape).toEqual({ B: 32, T: 3, D: 128, H: 256 });
     expect(selectWorkloads(['W8'])).toEqual([]);
     expect(() => selectWorkloads(['W9'])).toThrow(/expected workloads among .*found 'W9'/);

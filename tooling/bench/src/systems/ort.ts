@@ -18,6 +18,7 @@ export const ORT_SYSTEMS: SystemSpec[] = [
   ours: false,
   threads: [1, 2],
   module: 'ort',
+  needsOnnx: true,
   supports: (w: Workload) =>
     w.mode === 'train' ? 'forward passes only (ONNX Runtime does not train here)' : null,
   available: async () => {

@@ -1,5 +1,6 @@
-import { access } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JsBackend } from '@recur/backend-js';
 import { type CellWeights, gruStep, lstmStep } from '@recur/cells';
 import { type CompiledScan, compileScan, type ScanSpec, type StepFn } from '@recur/graph-compiler';
@@ -9,12 +10,15 @@ import type { Workload } from '../workloads.js';
 import type { Runner, SystemSpec } from './types.js';
 
 /**
- * Our backends. recur-js is a dependency; the others are loaded from their package in this
- * repository when it is built (`dist/`), and skipped with the reason otherwise. Each entry says
- * how to create the backend with a number of threads, and which threads it really got.
+ * Our backends. recur-js is a dependency; the others are loaded from their package where it is
+ * installed beside this one (a `node_modules` above it, as in the GPU pack of `gpu/pack.mjs`), else
+ * from the repository when it is built there (`packages/NAME/dist/`), and skipped with the reason
+ * otherwise. Each entry says how to create the backend with a number of threads, and which threads
+ * it really got.
  */
 interface RecurBackendEntry {
-  /** The package's folder, for backends loaded from the repository. */
+  /** The package's name and its folder in the repository, for backends loaded when present. */
+  readonly pkg?: string;
   readonly dir?: string;
   /** The module inside `dist/` that `create` receives. */
   readonly entry?: string;
@@ -22,7 +26,10 @@ interface RecurBackendEntry {
   readonly threads: readonly number[];
   /** Runs only when named with --system (it needs hardware this machine may not have). */
   readonly optIn?: boolean;
-  create(mod: Record<string, unknown>, threads: number): Promise<{ backend: Backend; threads: number }>;
+  create(
+    mod: Record<string, unknown>,
+    threads: number,
+  ): Promise<{ backend: Backend; threads: number; info?: string }>;
 }
 
 const RECUR_BACKENDS: Readonly<Record<string, RecurBackendEntry>> = {
@@ -32,6 +39,7 @@ const RECUR_BACKENDS: Readonly<Record<string, RecurBackendEntry>> = {
     create: async () => ({ backend: new JsBackend(), threads: 1 }),
   },
   'recur-wasm': {
+    pkg: '@recur/backend-wasm',
     dir: 'packages/backend-wasm',
     entry: 'index.js',
     backend: 'wasm',
@@ -45,22 +53,39 @@ const RECUR_BACKENDS: Readonly<Record<string, RecurBackendEntry>> = {
     },
   },
   'recur-webgpu': {
+    pkg: '@recur/backend-webgpu',
     dir: 'packages/backend-webgpu',
     entry: 'node.js',
     backend: 'webgpu',
     threads: [1],
     optIn: true,
     create: async (mod) => {
-      const create = mod.createNodeWebGpuBackend as () => Promise<Backend>;
-      return { backend: await create(), threads: 1 };
+      type Info = { vendor: string; architecture: string; description: string };
+      const create = mod.createNodeWebGpuBackend as () => Promise<Backend & { adapterInfo?: Info }>;
+      const backend = await create();
+      const a = backend.adapterInfo;
+      const info = a ? [a.vendor, a.description || a.architecture].filter(Boolean).join(' ') : undefined;
+      return { backend, threads: 1, ...(info ? { info: `Dawn, ${info}` } : {}) };
     },
   },
 };
 
-const repoRoot = new URL('../../../../', import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..', '..', '..', '..');
 
-function distEntry(b: RecurBackendEntry): URL {
-  return new URL(`${b.dir}/dist/${b.entry}`, repoRoot);
+/**
+ * The backend's `dist/` module: in an installed package (a `node_modules` folder above this
+ * file), else in the repository's package folder; null when neither has it.
+ */
+export function distEntry(b: RecurBackendEntry): string | null {
+  if (!b.entry) return null;
+  for (let dir = here; ; dir = dirname(dir)) {
+    const path = join(dir, 'node_modules', ...b.pkg!.split('/'), 'dist', b.entry);
+    if (existsSync(path)) return path;
+    if (dirname(dir) === dir) break;
+  }
+  const local = join(repoRoot, b.dir!, 'dist', b.entry);
+  return existsSync(local) ? local : null;
 }
 
 export const RECUR_SYSTEMS: SystemSpec[] = Object.entries(RECUR_BACKENDS).map(([id, b]) => ({
@@ -72,20 +97,23 @@ export const RECUR_SYSTEMS: SystemSpec[] = Object.entries(RECUR_BACKENDS).map(([
   ...(b.optIn ? { optIn: true } : {}),
   supports: () => null,
   available: async () => {
-    if (!b.dir) return null;
-    try {
-      await access(fileURLToPath(distEntry(b)));
-      return null;
-    } catch {
-      return `${b.dir} is not built here (no ${b.dir}/dist/${b.entry})`;
-    }
+    if (!b.pkg || distEntry(b)) return null;
+    return `${b.dir} is not built here (no ${b.pkg} installed, no ${b.dir}/dist/${b.entry})`;
   },
 }));
 
-async function makeBackend(system: string, threads: number): Promise<{ backend: Backend; threads: number }> {
+async function makeBackend(
+  system: string,
+  threads: number,
+): Promise<{ backend: Backend; threads: number; info?: string }> {
   const b = RECUR_BACKENDS[system];
   if (!b) throw new Error(`recur: unknown system '${system}'`);
-  const mod = b.dir ? ((await import(distEntry(b).href)) as Record<string, unknown>) : {};
+  let mod: Record<string, unknown> = {};
+  if (b.pkg) {
+    const path = distEntry(b);
+    if (!path) throw new Error(`recur: ${b.pkg} is neither installed nor built in ${b.dir}`);
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  }
   return b.create(mod, threads);
 }
 
@@ -133,8 +161,14 @@ const dispose = (...ts: (Tensor | undefined)[]) => {
 const f32 = async (t: Tensor): Promise<Float32Array> => Float32Array.from(await t.data());
 
 export async function create(system: string, requested: number, problem: Problem): Promise<Runner> {
-  const { backend, threads } = await makeBackend(system, requested);
+  const { backend, threads, info } = await makeBackend(system, requested);
   setBackend(backend);
+  // A backend that reads asynchronously (WebGPU) cannot trace the step: a CPU backend does.
+  const host = backend.readSync ? undefined : new JsBackend();
+  const releaseBackends = () => {
+    host?.dispose();
+    backend.dispose();
+  };
   const w = problem.workload;
   const { B, T, D, H } = w.shape;
   const spec = specOf(w, problem);
@@ -145,7 +179,9 @@ export async function create(system: string, requested: number, problem: Problem
   const init = zerosState();
 
   if (w.mode === 'stream') {
-    const compiled = engine.withBackend(backend, () => compileScan(stepOf(w), spec, { steps: 1, backend }));
+    const compiled = engine.withBackend(backend, () =>
+      compileScan(stepOf(w), spec, { steps: 1, backend, ...(host ? { host } : {}) }),
+    );
     const xt: Tensor[] = [];
     for (let t = 0; t < T; t++) xt.push(fromData(problem.x.subarray(t * B * D, (t + 1) * B * D), [1, B, D]));
     const stream = async (): Promise<Record<string, Tensor>> => {
@@ -161,6 +197,7 @@ export async function create(system: string, requested: number, problem: Problem
     };
     return {
       threads,
+      ...(info ? { info } : {}),
       async check() {
         const s = await stream();
         const r: CheckResult = { hN: await f32(s.h!), ...(s.c ? { cN: await f32(s.c) } : {}) };
@@ -173,14 +210,14 @@ export async function create(system: string, requested: number, problem: Problem
       async dispose() {
         compiled.dispose();
         dispose(...xt, ...Object.values(init), ...Object.values(params));
-        backend.dispose();
+        releaseBackends();
       },
     };
   }
 
   const train = w.mode === 'train';
   const compiled: CompiledScan = engine.withBackend(backend, () =>
-    compileScan(stepOf(w), spec, { steps: T, train, backend }),
+    compileScan(stepOf(w), spec, { steps: T, train, backend, ...(host ? { host } : {}) }),
   );
   const x = fromData(problem.x, [T, B, D]);
   const target = fromData(problem.target, [T, B, H]);
@@ -207,6 +244,7 @@ export async function create(system: string, requested: number, problem: Problem
 
   return {
     threads,
+    ...(info ? { info } : {}),
     async check() {
       const r = step();
       const result: CheckResult = train
@@ -235,7 +273,7 @@ export async function create(system: string, requested: number, problem: Problem
     async dispose() {
       compiled.dispose();
       dispose(x, target, scale, ...Object.values(init), ...Object.values(dfinal), ...Object.values(params));
-      backend.dispose();
+      releaseBackends();
     },
   };
 }
