@@ -48,25 +48,31 @@ export interface SharedModule {
  * When to run jobs on the calling thread alone. A fork–join job pays off only if the other threads
  * are running when it is published. On a machine busy with other work they often are not: waking
  * a sleeping worker can cost the caller a time slice (the woken thread preempts it), a worker may
- * be preempted holding a chunk, and a spinning worker takes half of a core the caller shares with
- * it. So every parallel job is timed from publication to completion. It paid off if the caller
- * did part of it, not all and not none (else the threads did not run side by side), and it took at
- * most SLOWER_MS longer than the caller alone would have (its time per chunk × the chunks). After
- * a job that did not, the next jobs run on the caller (the workers go back to sleep and leave
- * the cores to whoever needs them): MIN_SOLO jobs, doubling while it keeps happening, up to
- * MAX_SOLO; a parallel job that pays off resets that. The first job after a solo run wakes the
- * workers and is not judged. Counted in jobs, not time, so the choice follows from what was
- * measured; every kernel computes the same chunks whoever runs them, so results never depend on
- * it.
+ * be preempted holding a chunk (the caller then waits milliseconds for a job of microseconds), and
+ * a spinning worker takes half of a core the caller shares with it. So every parallel job is timed
+ * from publication to completion and set against what it would have cost the caller alone (its
+ * time per chunk × the chunks; nothing, when the caller had no part in it). A window of WINDOW
+ * parallel jobs did not pay off if they took longer in all than they would have alone, or if in
+ * most of them the threads did not work side by side (the caller did all of the job or none of
+ * it: threads taking turns on one core, which timing alone does not show, as the caller's own
+ * chunks then look slow too). Then the next jobs run on the caller (the workers go back to sleep and leave the cores to whoever needs them): MIN_SOLO jobs,
+ * doubling while it keeps happening, up to MAX_SOLO; a window that pays off resets that. The first
+ * job after a solo run wakes the workers and is not counted. Counted in jobs, not time, so the
+ * choice follows from what was measured; every kernel computes the same chunks whoever runs
+ * them, so results never depend on it.
  */
 export class StragglerPolicy {
+  static readonly WINDOW = 16;
   static readonly MIN_SOLO = 16;
   static readonly MAX_SOLO = 4096;
-  static readonly SLOWER_MS = 0.05;
   /** Jobs left to run on the caller alone. */
   private left = 0;
   private next: number = StragglerPolicy.MIN_SOLO;
   private waking = false;
+  private jobs = 0;
+  private took = 0;
+  private alone = 0;
+  private together = 0;
   /** Off: every job large enough runs in parallel whatever happens (for tests and comparisons). */
   enabled = true;
   /** Jobs run in parallel; jobs the caller ran alone because parallel ones did not pay; times it decided so. */
@@ -89,15 +95,21 @@ export class StragglerPolicy {
    */
   parallel(total: number, own: number, mine: number, n: number): void {
     this.parallelJobs++;
-    if (this.waking || !this.enabled) {
+    if (!this.enabled) return;
+    if (this.waking) {
       this.waking = false;
       return;
     }
-    // A job paid off if the threads worked on it side by side: the caller did some of it but not
-    // all (else the others, or the caller, were not running meanwhile), and it took no longer
-    // than it would have taken the caller alone (its time per chunk × the chunks).
-    const alone = mine > 0 ? (own / mine) * n : 0;
-    if (mine === 0 || mine === n || total > alone + StragglerPolicy.SLOWER_MS) {
+    this.took += total;
+    this.alone += mine > 0 ? (own / mine) * n : 0;
+    if (mine > 0 && mine < n) this.together++;
+    if (++this.jobs < StragglerPolicy.WINDOW) return;
+    const paid = this.took <= this.alone && 2 * this.together > StragglerPolicy.WINDOW;
+    this.jobs = 0;
+    this.took = 0;
+    this.alone = 0;
+    this.together = 0;
+    if (!paid) {
       this.left = this.next;
       this.next = Math.min(2 * this.next, StragglerPolicy.MAX_SOLO);
       this.backoffs++;

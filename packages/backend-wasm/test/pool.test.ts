@@ -127,65 +127,90 @@ describe('the thread pool', () => {
 });
 
 describe('the straggler policy', () => {
-  it('keeps splitting while jobs pay off, and backs off (16, 32, … 4096 jobs) after each one that does not', () => {
+  const W = StragglerPolicy.WINDOW;
+  // (total, own, mine, n) of one parallel job: ms from publication to the end, ms the caller
+  // spent on its chunks, its chunks, all chunks.
+  type Job = [number, number, number, number];
+  const good: Job = [0.06, 0.05, 2, 4]; // 0.06 ms against 0.1 alone, side by side
+  const slower: Job = [0.5, 0.05, 2, 4]; // side by side, but 0.5 ms against 0.1 alone
+  const none: Job = [0.2, 0, 0, 4]; // the caller had no part in it
+  const all: Job = [0.1, 0.1, 4, 4]; // the caller did all of it (no slower than alone)
+
+  function driver() {
     const p = new StragglerPolicy();
-    const good = () => p.parallel(0.06, 0.05, 2, 4); // 0.06 ms against 0.1 alone
-    let total = 0;
-    const soloRun = () => {
-      let k = 0;
-      while (p.solo()) k++;
-      total += k;
-      return k;
+    let solo = 0;
+    return {
+      p,
+      get solo() {
+        return solo;
+      },
+      /** Runs jobs; returns how many of them ran on the caller alone. */
+      run(jobs: Job[]): number {
+        let k = 0;
+        for (const j of jobs) {
+          if (p.solo()) k++;
+          else p.parallel(...j);
+        }
+        solo += k;
+        return k;
+      },
+      /** The solo run that follows, then the job that wakes the workers (not judged). */
+      soloRun(): number {
+        let k = 0;
+        while (p.solo()) k++;
+        solo += k;
+        p.parallel(...slower);
+        return k;
+      },
     };
-    for (let i = 0; i < 10; i++) {
-      expect(p.solo()).toBe(false);
-      good();
-    }
-    expect(p.backoffs).toBe(0);
-    // Slower than alone (by more than SLOWER_MS), the caller did none, the caller did all.
-    const bad = [
-      () => p.parallel(0.5, 0.05, 2, 4),
-      () => p.parallel(0.2, 0, 0, 4),
-      () => p.parallel(0.1, 0.1, 4, 4),
+  }
+  const windowOf = (...jobs: [Job, number][]): Job[] => jobs.flatMap(([j, count]) => Array(count).fill(j));
+
+  it('keeps splitting while windows of jobs pay off, and backs off (16, 32, … 4096 jobs) after each one that does not', () => {
+    const d = driver();
+    expect(d.run(windowOf([good, 10 * W]))).toBe(0);
+    // Fewer than half side by side but quick, or one long stall among quick jobs: no.
+    const badWindows = [
+      windowOf([slower, W]),
+      windowOf([none, W]),
+      windowOf([all, W]),
+      windowOf([good, W - 1], [[5, 0.05, 2, 4], 1]),
+      windowOf([good, W / 2], [all, W / 2]),
     ];
     const runs: number[] = [];
-    for (const b of bad) {
-      b();
-      runs.push(soloRun());
-      // The job that wakes the workers again is not judged.
-      expect(p.solo()).toBe(false);
-      p.parallel(9, 0.01, 1, 4);
+    for (const w of badWindows) {
+      expect(d.run(w)).toBe(0);
+      runs.push(d.soloRun());
     }
-    expect(runs).toEqual([16, 32, 64]);
-    for (let i = 0; i < 10; i++) {
-      bad[0]!();
-      soloRun();
-      p.parallel(9, 0.01, 1, 4);
+    expect(runs).toEqual([16, 32, 64, 128, 256]);
+    for (let i = 0; i < 8; i++) {
+      d.run(windowOf([slower, W]));
+      d.soloRun();
     }
-    bad[0]!();
-    expect(soloRun()).toBe(StragglerPolicy.MAX_SOLO);
-    p.parallel(9, 0.01, 1, 4);
-    // One job that pays off and the next back-off is short again.
-    good();
-    bad[2]!();
-    expect(soloRun()).toBe(16);
-    expect(p.backoffs).toBe(15);
-    expect(p.soloJobs).toBe(total);
+    d.run(windowOf([slower, W]));
+    expect(d.soloRun()).toBe(StragglerPolicy.MAX_SOLO);
+    // Mostly side by side and quicker in all, with a few jobs the caller did alone: yes. The next
+    // back-off is short again.
+    d.run(windowOf([good, W / 2 + 1], [all, W / 2 - 1]));
+    expect(d.p.solo()).toBe(false);
+    d.run(windowOf([none, W]));
+    expect(d.soloRun()).toBe(StragglerPolicy.MIN_SOLO);
+    expect(d.p.backoffs).toBe(15);
+    expect(d.p.soloJobs).toBe(d.solo);
   });
 
   it('does nothing when switched off', () => {
     const p = new StragglerPolicy();
     p.enabled = false;
-    p.parallel(5, 0.1, 4, 4);
+    for (let i = 0; i < 4 * W; i++) p.parallel(5, 0.1, 4, 4);
     expect(p.solo()).toBe(false);
     expect(p.backoffs).toBe(0);
   });
 
-  it('runs the jobs after a worker held one up on the caller alone, then splits again', async () => {
+  it('runs the jobs after workers held a window of jobs up on the caller alone, then splits again', async () => {
     const { pool, barrier, record } = await setup(20_000, true);
-    expect(barrier()).toBe(0);
     // The worker's chunk blocks 5 ms, far longer than the job would take the caller alone.
-    record(5);
+    for (let i = 0; i < W; i++) record(5);
     expect(pool.stragglers.backoffs).toBe(1);
     for (let i = 0; i < StragglerPolicy.MIN_SOLO; i++) expect(record(5)).toEqual([1, 1]);
     // The next job is split again (the barrier needs both threads).
@@ -196,7 +221,7 @@ describe('the straggler policy', () => {
 
   it('leaves every job split when switched off', async () => {
     const { pool, barrier, record } = await setup(20_000, false);
-    record(5);
+    for (let i = 0; i < W; i++) record(5);
     expect(pool.stragglers.backoffs).toBe(0);
     for (let i = 0; i < 5; i++) expect(barrier()).toBe(0);
     pool.dispose();
