@@ -96,6 +96,10 @@ for (const [name, dir] of Object.entries(PACKAGES)) copyPackage(name, dir);
 const benchTo = join(out, 'app', 'node_modules', '@recur', 'bench', 'gpu');
 mkdirSync(benchTo, { recursive: true });
 cpSync(join(here, 'torch_rnn.py'), join(benchTo, 'torch_rnn.py'));
+// The WebGPU backend's own benchmark: where a forward pass spends its time on the GPU.
+const profileTo = join(out, 'app', 'node_modules', '@recur', 'backend-webgpu', 'bench');
+mkdirSync(profileTo, { recursive: true });
+cpSync(join(repo, 'packages', 'backend-webgpu', 'bench', 'lstm.mjs'), join(profileTo, 'lstm.mjs'));
 
 // webgpu (Dawn for Node): its package.json and index.js, and the linux-x64 dawn.node only.
 const requireFromWebGpu = createRequire(join(repo, 'packages', 'backend-webgpu', 'package.json'));

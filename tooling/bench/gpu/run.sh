@@ -4,7 +4,8 @@
 # against recur-js, timed in turns, in one run. Needs only a POSIX shell, python3 with torch for the
 # pytorch rows, and an NVIDIA driver with Vulkan; Node, Dawn and the Vulkan loader come in the folder.
 #
-#   sh .gpu/run.sh            # --workload W1,W2,W4,W6 --system recur-webgpu,pytorch --reps 20 --warmup 3
+#   sh .gpu/run.sh            # --workload W1,W2,W4,W6 --system recur-webgpu,pytorch --reps 20 --warmup 3,
+#                             # then the WebGPU profile (gpu-profile.json/.txt under $OUT)
 #   sh .gpu/run.sh --workload W6 --system recur-webgpu,pytorch --reps 20 --warmup 3
 #
 # With arguments, they replace the defaults (any option of `pnpm bench`). The table goes to stdout,
@@ -81,8 +82,11 @@ if [ "${RECUR_GPU_LOCAL_VULKAN:-}" = 1 ] || ! (ldconfig -p 2>/dev/null | grep -q
   fi
 fi
 
+# Without arguments: the default comparison, then the profile of where the time goes.
+PROFILE=
 if [ $# -eq 0 ]; then
   set -- --workload W1,W2,W4,W6 --system recur-webgpu,pytorch --reps 20 --warmup 3
+  PROFILE=$HERE/app/node_modules/@recur/backend-webgpu/bench/lstm.mjs
 fi
 {
   echo "run.sh: $(head -n 1 "$HERE/MANIFEST.txt")"
@@ -93,11 +97,22 @@ fi
 } >&2
 
 BENCH=$HERE/app/node_modules/@recur/bench/dist/cli.js
+status=0
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"
-  status=0
   "$NODE" "$BENCH" "$@" --out "$OUT/gpu-bench.json" >"$OUT/gpu-bench.txt" || status=$?
   cat "$OUT/gpu-bench.txt"
-  exit "$status"
+else
+  "$NODE" "$BENCH" "$@" || status=$?
 fi
-exec "$NODE" "$BENCH" "$@"
+if [ -n "$PROFILE" ]; then
+  # Each workload's forward pass and training step on the GPU alone, and its kernels timed apart.
+  echo "run.sh: profile (packages/backend-webgpu/bench/lstm.mjs --only W1,W4,W6)" >&2
+  if [ -n "${OUT:-}" ]; then
+    "$NODE" "$PROFILE" --only W1,W4,W6 --swiftshader never --json "$OUT/gpu-profile.json" >"$OUT/gpu-profile.txt" || status=$?
+    cat "$OUT/gpu-profile.txt"
+  else
+    "$NODE" "$PROFILE" --only W1,W4,W6 --swiftshader never || status=$?
+  fi
+fi
+exit "$status"
