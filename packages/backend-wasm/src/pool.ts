@@ -23,6 +23,8 @@ export const CONTROL = {
   claim: 4,
   chunks: 5,
   chunkWords: 6,
+  /** Time the workers spent on the job's chunks, in units of 0.1 µs. */
+  work: 7,
   slots: 8,
 } as const;
 export const CLAIM_BITS = 10;
@@ -49,30 +51,28 @@ export interface SharedModule {
  * are running when it is published. On a machine busy with other work they often are not: waking
  * a sleeping worker can cost the caller a time slice (the woken thread preempts it), a worker may
  * be preempted holding a chunk (the caller then waits milliseconds for a job of microseconds), and
- * a spinning worker takes half of a core the caller shares with it. So every parallel job is timed
- * from publication to completion and set against what it would have cost the caller alone (its
- * time per chunk × the chunks; nothing, when the caller had no part in it). A window of WINDOW
- * parallel jobs did not pay off if they took longer in all than they would have alone, or if in
- * most of them the threads did not work side by side (the caller did all of the job or none of
- * it: threads taking turns on one core, which timing alone does not show, as the caller's own
- * chunks then look slow too). Then the next jobs run on the caller (the workers go back to sleep and leave the cores to whoever needs them): MIN_SOLO jobs,
+ * threads taking turns on one core gain nothing. So every parallel job is timed from publication
+ * to completion, and every chunk where it runs: the sum over the chunks is what the job would
+ * have cost one thread. A window of WINDOW parallel jobs did not pay off if they took longer in
+ * all than that (by more than SLACK, for the cost of publishing). Then the next jobs run on the
+ * caller (the workers go back to sleep and leave the cores to whoever needs them): MIN_SOLO jobs,
  * doubling while it keeps happening, up to MAX_SOLO; a window that pays off resets that. The first
  * job after a solo run wakes the workers and is not counted. Counted in jobs, not time, so the
- * choice follows from what was measured; every kernel computes the same chunks whoever runs
- * them, so results never depend on it.
+ * choice follows from what was measured; every kernel computes the same chunks whoever runs them,
+ * so results never depend on it.
  */
 export class StragglerPolicy {
-  static readonly WINDOW = 16;
-  static readonly MIN_SOLO = 16;
-  static readonly MAX_SOLO = 4096;
+  static readonly WINDOW = 256;
+  static readonly MIN_SOLO = 256;
+  static readonly MAX_SOLO = 8192;
+  static readonly SLACK = 0.25;
   /** Jobs left to run on the caller alone. */
   private left = 0;
   private next: number = StragglerPolicy.MIN_SOLO;
   private waking = false;
   private jobs = 0;
   private took = 0;
-  private alone = 0;
-  private together = 0;
+  private work = 0;
   /** Off: every job large enough runs in parallel whatever happens (for tests and comparisons). */
   enabled = true;
   /** Jobs run in parallel; jobs the caller ran alone because parallel ones did not pay; times it decided so. */
@@ -89,11 +89,8 @@ export class StragglerPolicy {
     return true;
   }
 
-  /**
-   * After a job that ran in parallel: `total` ms from publication to completion, of which `own`
-   * ms the caller spent on its `mine` of the `n` chunks.
-   */
-  parallel(total: number, own: number, mine: number, n: number): void {
+  /** After a job that ran in parallel: `total` ms from publication to completion, `work` ms on its chunks. */
+  parallel(total: number, work: number): void {
     this.parallelJobs++;
     if (!this.enabled) return;
     if (this.waking) {
@@ -101,14 +98,12 @@ export class StragglerPolicy {
       return;
     }
     this.took += total;
-    this.alone += mine > 0 ? (own / mine) * n : 0;
-    if (mine > 0 && mine < n) this.together++;
+    this.work += work;
     if (++this.jobs < StragglerPolicy.WINDOW) return;
-    const paid = this.took <= this.alone && 2 * this.together > StragglerPolicy.WINDOW;
+    const paid = this.took <= this.work * (1 + StragglerPolicy.SLACK);
     this.jobs = 0;
     this.took = 0;
-    this.alone = 0;
-    this.together = 0;
+    this.work = 0;
     if (!paid) {
       this.left = this.next;
       this.next = Math.min(2 * this.next, StragglerPolicy.MAX_SOLO);
@@ -253,6 +248,7 @@ export class ThreadPool {
     const next = seq + 2;
     const tag = (next >>> 1) & 0x3fffff;
     Atomics.store(c, base + CONTROL.finished, 0);
+    Atomics.store(c, base + CONTROL.work, 0);
     Atomics.store(c, base + CONTROL.error, 0);
     Atomics.store(c, base + CONTROL.claim, tag << CLAIM_BITS);
     Atomics.store(c, base + CONTROL.seq, next);
@@ -261,7 +257,6 @@ export class ThreadPool {
     const own = extra(0);
     const mask = (1 << CLAIM_BITS) - 1;
     const t0 = clock();
-    let mine = 0;
     for (;;) {
       const i = Atomics.add(c, base + CONTROL.claim, 1) & mask;
       if (i >= n) break;
@@ -270,7 +265,6 @@ export class ThreadPool {
       } catch (err) {
         mainError ??= err;
       }
-      mine++;
       Atomics.add(c, base + CONTROL.finished, 1);
     }
     const t1 = clock();
@@ -283,7 +277,7 @@ export class ThreadPool {
         spins = 0;
       }
     }
-    this.stragglers.parallel(clock() - start, t1 - t0, mine, n);
+    this.stragglers.parallel(clock() - start, t1 - t0 + Atomics.load(c, base + CONTROL.work) / 1e4);
     if (mainError) throw mainError;
     if (Atomics.load(c, base + CONTROL.error) !== 0) {
       const detail = this.workerErrors.shift() ?? 'a worker failed';

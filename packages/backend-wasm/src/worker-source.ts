@@ -38,9 +38,11 @@ function workerMain(): void {
         claim: number;
         chunks: number;
         chunkWords: number;
+        work: number;
         slots: number;
       };
     };
+    const now = () => performance.now();
     const imports = {
       env: { memory },
       m: { exp: Math.exp, log: Math.log, tanh: Math.tanh, pow: Math.pow, sign: Math.sign },
@@ -96,7 +98,10 @@ function workerMain(): void {
         const args: number[] = [];
         for (let k = 0; k < job.width; k++) args.push(c[tab + i * tableStride + k]!);
         for (const x of job.own) args.push(x);
+        const t = now();
         fns[job.fnIndex]!(...args);
+        // Time spent on the chunk, in units of 0.1 µs, for the pool's accounting (see pool.ts).
+        Atomics.add(c, base + words.work, Math.round((now() - t) * 1e4));
       } catch (err) {
         Atomics.store(c, base + words.error, index);
         send({ error: String((err as Error)?.stack ?? err) });
