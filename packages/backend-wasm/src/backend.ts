@@ -165,6 +165,9 @@ export class WasmBackend implements Backend {
   private nextModuleId = 1;
   private readonly core: SharedModule;
   private readonly coreIndex: ReadonlyMap<string, number>;
+  /** memory.fill / memory.copy of the core module (see emitBulk in core.ts for why not typed arrays). */
+  private readonly fillBytes: (dst: number, byte: number, n: number) => unknown;
+  private readonly moveBytes: (dst: number, src: number, n: number) => unknown;
   private readonly params: number;
   private readonly gemmParams: number;
   private readonly scratch: { packA: number; packB: number; tile: number }[];
@@ -212,6 +215,8 @@ export class WasmBackend implements Backend {
       len: core.bytes.length,
       fns: Object.values(inst.exports) as ((...a: number[]) => unknown)[],
     };
+    this.fillBytes = this.core.fns[this.coreIndex.get('fill_bytes')!]!;
+    this.moveBytes = this.core.fns[this.coreIndex.get('move_bytes')!]!;
     this.params = heap.alloc(4096);
     this.gemmParams = heap.alloc(GP.size * 4);
     this.variants = gemmVariants(gemm);
@@ -336,7 +341,7 @@ export class WasmBackend implements Backend {
     }
     const bytes = size * bytesPerElement(dtype);
     const ptr = this.heap.alloc(bytes);
-    this.v().u8.fill(0, ptr, ptr + bytes);
+    if (bytes > 0) this.fillBytes(ptr, 0, bytes);
     this.live++;
     this.bytes += bytes;
     return new WasmBuffer(dtype, size, ptr, this.nextId++);
@@ -467,7 +472,7 @@ export class WasmBackend implements Backend {
     const d0 = out.ptr + to * es;
     const bytes = total * es;
     if (s0 !== d0 && s0 < d0 + bytes && d0 < s0 + bytes) return false;
-    if (bytes > 0 && s0 !== d0) this.v().u8.copyWithin(d0, s0, s0 + bytes);
+    if (bytes > 0 && s0 !== d0) this.moveBytes(d0, s0, bytes);
     out.version++;
     return true;
   }

@@ -30,7 +30,24 @@ export function buildCoreModule(
   for (const op of REDUCE_OPS) for (const t of DTYPES) mb.add(emitReduce(op, t));
   mb.add(emitGather());
   for (const t of DTYPES) mb.add(emitScatter(t));
+  mb.add(emitBulk('fill_bytes', 'fill'));
+  mb.add(emitBulk('move_bytes', 'copy'));
   return mb.toBytes();
+}
+
+/**
+ * fill_bytes(dst, byte, n) and move_bytes(dst, src, n): one memory.fill / memory.copy (which
+ * handles overlap). The backend zeroes and moves bytes through these rather than through typed
+ * arrays: on a shared memory, engines take a slow path for TypedArray fill/copyWithin (Node 20's
+ * V8: zeroing 32 KiB took 9.9 µs against 0.4 µs on an unshared memory, copyWithin 2.5 times
+ * longer), while the wasm instructions take 0.4 µs on either.
+ */
+function emitBulk(name: string, op: 'fill' | 'copy'): Fn {
+  const f = new Fn(name, ['i32', 'i32', 'i32']);
+  f.get(0).get(1).get(2);
+  if (op === 'fill') f.memoryFill();
+  else f.memoryCopy();
+  return f;
 }
 
 /** C = (accumulate ? C : 0) + bias + op(A)·op(B) over rows [i0,i1), columns [j0,j1); one dot product per element. */

@@ -104,3 +104,43 @@ describe.each([1, 2])('a long training run on %i thread(s)', (threads) => {
     backend.dispose();
   });
 });
+
+/**
+ * Zeroing a new buffer and moving a dense copy go through the core module's memory.fill and
+ * memory.copy (TypedArray fill/copyWithin are many times slower on a shared memory): a block that
+ * is reused after a free must come back all zeros, and neither may touch bytes beside its range.
+ */
+describe.each([1, 2])('bulk fills and moves on %i thread(s)', (threads) => {
+  it('zeroes a reused block exactly and moves a dense copy exactly', async () => {
+    const backend = await WasmBackend.create({ threads });
+    expect(backend.threadingInfo.sharedMemory).toBe(threads > 1);
+    const n = 8195;
+    const a = backend.alloc('f32', n);
+    const b = backend.alloc('f32', n);
+    const pattern = Float32Array.from({ length: n }, (_, i) => i + 0.5);
+    backend.write(a, pattern);
+    backend.write(b, pattern);
+    const ptr = a.ptr;
+    backend.free(a);
+    const c = backend.alloc('f32', n);
+    // Same size, so the allocator hands back the freed block: its old contents must be gone.
+    expect(c.ptr).toBe(ptr);
+    expect(Array.from(backend.readSync(c)).every((v) => v === 0)).toBe(true);
+    expect(backend.readSync(b)).toEqual(pattern);
+
+    // out[100 .. 100 + 3·1000) = b[7 .. 7 + 3000), as a dense [3, 1000] copy; the rest stays zero.
+    backend.copy({
+      src: { buffer: b, offset: 7, strides: [1000, 1] },
+      out: c,
+      outOffset: 100,
+      outStrides: [1000, 1],
+      shape: [3, 1000],
+    });
+    const got = backend.readSync(c);
+    const want = new Float32Array(n);
+    want.set(pattern.subarray(7, 3007), 100);
+    expect(got).toEqual(want);
+    expect(backend.readSync(b)).toEqual(pattern);
+    backend.dispose();
+  });
+});
