@@ -95,7 +95,56 @@ export interface TruncatedBpttResult<S extends RecurrentState> {
 export function truncatedBptt<S extends RecurrentState>(
   options: TruncatedBpttOptions<S>,
 ): TruncatedBpttResult<S> {
-  const where = 'truncatedBptt';
+  const chunks = bpttChunks(options, 'truncatedBptt', (l) => l.item());
+  try {
+    let step = chunks.next();
+    while (!step.done) {
+      const { span, loss } = step.value;
+      options.afterBackward?.(span, loss);
+      step = chunks.next(loss);
+    }
+    return step.value;
+  } finally {
+    chunks.return(undefined as never);
+  }
+}
+
+/**
+ * `truncatedBptt` for any backend (GPU ones included): each chunk's forward and backward are
+ * queued, then its loss is read with `await`; `afterBackward` may be async (use
+ * `clipGradNormAsync` there). Same chunks, states and gradients as the synchronous version.
+ */
+export async function truncatedBpttAsync<S extends RecurrentState>(
+  options: Omit<TruncatedBpttOptions<S>, 'afterBackward'> & {
+    readonly afterBackward?: (span: ChunkSpan, loss: number) => void | Promise<void>;
+  },
+): Promise<TruncatedBpttResult<S>> {
+  // The read is queued inside the chunk's scope, which may then free the loss; it is awaited outside.
+  const chunks = bpttChunks(options, 'truncatedBpttAsync', (l) => ({ read: l.data() }));
+  try {
+    let step = chunks.next();
+    while (!step.done) {
+      const { span, loss } = step.value;
+      const value = (await loss.read)[0]!;
+      await options.afterBackward?.(span, value);
+      step = chunks.next(value);
+    }
+    return step.value;
+  } finally {
+    chunks.return(undefined as never);
+  }
+}
+
+/**
+ * The chunks of BPTT(k2; k1): runs each chunk's forward and backward, yields its span and its
+ * loss as `read` gives it, and takes back the loss's value. Returns the result when done; states
+ * it still owns are disposed when it ends or is closed early.
+ */
+function* bpttChunks<S extends RecurrentState, L>(
+  options: TruncatedBpttOptions<S> | Omit<TruncatedBpttOptions<S>, 'afterBackward'>,
+  where: string,
+  read: (loss: Tensor) => L,
+): Generator<{ span: ChunkSpan; loss: L }, TruncatedBpttResult<S>, number> {
   const { inputs, forward, loss } = options;
   if (!(inputs instanceof Tensor))
     throw new TrainError(describe(where, 'inputs to be a Tensor', typeName(inputs)));
@@ -149,7 +198,7 @@ export function truncatedBptt<S extends RecurrentState>(
         throw new TrainError(`${where}: internal error: no state saved at step ${windowStart}.`);
       }
       const startState = saved.get(windowStart);
-      const value = tidy(() => {
+      const pending = tidy(() => {
         let state = startState;
         const outputs: Tensor[] = [];
         for (let i = 0; i + 1 < cuts.length; i++) {
@@ -181,9 +230,8 @@ export function truncatedBptt<S extends RecurrentState>(
           );
         }
         l.backward();
-        return l.item();
+        return { loss: read(l) };
       });
-      losses.push(value);
       // The start state of this window is not needed again unless the next window starts there too.
       if (nextStart !== windowStart) {
         const s = saved.get(windowStart);
@@ -193,7 +241,7 @@ export function truncatedBptt<S extends RecurrentState>(
           owned.delete(s);
         }
       }
-      options.afterBackward?.(span, value);
+      losses.push(yield { span, loss: pending.loss });
     }
     finalState = saved.get(steps);
     if (finalState) owned.delete(finalState);

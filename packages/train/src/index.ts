@@ -12,6 +12,7 @@ export {
   type TruncatedBpttOptions,
   type TruncatedBpttResult,
   truncatedBptt,
+  truncatedBpttAsync,
 } from './bptt.js';
 export {
   BEST_FILE,

@@ -1,11 +1,23 @@
 import { JsBackend } from '@recur/backend-js';
-import { writeSafetensors } from '@recur/cells';
-import { type Backend, type BackendBuffer, getBackend, Rng, setBackend, withBackend } from '@recur/tensor';
+import { GRU, LSTM, writeSafetensors } from '@recur/cells';
+import {
+  type Backend,
+  type BackendBuffer,
+  engine,
+  getBackend,
+  Rng,
+  randn,
+  setBackend,
+  slice,
+  type Tensor,
+  withBackend,
+} from '@recur/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   Adam,
   accuracy,
   type BatchLogs,
+  type ChunkSpan,
   clipGradNorm,
   clipGradNormAsync,
   createCheckpoint,
@@ -15,8 +27,12 @@ import {
   gradNorm,
   gradNormAsync,
   type History,
+  type LayerState,
+  layerChunkForward,
   NonFiniteLossError,
   SGD,
+  truncatedBptt,
+  truncatedBpttAsync,
 } from '../src/index.js';
 import { batches, Classifier, classifierStep, type SeqBatch, signTask } from './models.js';
 import { values } from './setup.js';
@@ -199,6 +215,75 @@ describe('training on a backend that reads asynchronously (as GPU backends do)',
       const optimizer = new Adam(model);
       expect(() => writeSafetensors(new Map(model.namedParameters()))).toThrow(/writeSafetensorsAsync/);
       expect(() => createCheckpoint({ model, optimizer })).toThrow(/synchronous reads/);
+    });
+  });
+});
+
+describe('truncatedBpttAsync on a backend that reads asynchronously', () => {
+  it('gives the chunk losses, carried state and gradients of truncatedBptt on a CPU backend, with async afterBackward', async () => {
+    const T = 9;
+    const run = async (backend: Backend, useAsync: boolean) =>
+      on(backend, async () => {
+        const lstm = new LSTM({ inputSize: 3, hiddenSize: 4, seed: 2 });
+        const x = randn([T, 2, 3], { seed: 3 });
+        const cot = randn([T, 2, 4], { seed: 4 });
+        const loss = (out: Tensor, span: ChunkSpan) =>
+          out.mul(slice(cot, [span.start, 0, 0], [span.end, 2, 4])).sum();
+        const spans: number[] = [];
+        const norms: number[] = [];
+        const common = { inputs: x, forward: layerChunkForward(lstm), loss, k1: 3, k2: 5 };
+        const r = useAsync
+          ? await truncatedBpttAsync<LayerState>({
+              ...common,
+              afterBackward: async (span) => {
+                spans.push(span.index);
+                norms.push(await clipGradNormAsync(lstm, 0.5));
+              },
+            })
+          : truncatedBptt<LayerState>({
+              ...common,
+              afterBackward: (span) => {
+                spans.push(span.index);
+                norms.push(clipGradNorm(lstm, 0.5));
+              },
+            });
+        const state = r.state as { h: Tensor; c: Tensor };
+        const h = Array.from(await state.h.data());
+        const g = await Promise.all(lstm.parameters().map(async (p) => Array.from(await p.grad!.data())));
+        return { losses: r.losses, spans, norms, h, g };
+      });
+    const cpu = await run(new JsBackend(), false);
+    const gpu = asyncBackend();
+    const got = await run(gpu, true);
+    expect(cpu.spans).toEqual([0, 1, 2]);
+    expect(got.spans).toEqual(cpu.spans);
+    expect(got.losses).toEqual(cpu.losses);
+    expect(got.norms).toEqual(cpu.norms);
+    expect(got.h).toEqual(cpu.h);
+    expect(got.g).toEqual(cpu.g);
+    expect(gpu.reads).toBeGreaterThanOrEqual(3);
+  });
+
+  it('disposes the states it saved when afterBackward throws', async () => {
+    const gpu = asyncBackend();
+    await on(gpu, async () => {
+      const gru = new GRU({ inputSize: 2, hiddenSize: 3, seed: 1 });
+      const x = randn([6, 1, 2], { seed: 2 });
+      const before = engine.liveTensors;
+      await expect(
+        truncatedBpttAsync<LayerState>({
+          inputs: x,
+          forward: layerChunkForward(gru),
+          loss: (out) => out.sum(),
+          k1: 2,
+          k2: 4,
+          afterBackward: async (span) => {
+            if (span.index === 1) throw new Error('stop here');
+          },
+        }),
+      ).rejects.toThrow('stop here');
+      for (const p of gru.parameters()) p.zeroGrad();
+      expect(engine.liveTensors).toBe(before);
     });
   });
 });
