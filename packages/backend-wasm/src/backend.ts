@@ -130,7 +130,7 @@ const GEMV_PARALLEL_FLOPS = 1 << 19;
 const PACK_CACHE_BYTES = 64 * MB;
 
 /** Whether the engine validates a module using relaxed SIMD's f32x4.relaxed_madd. */
-function hasRelaxedSimd(): boolean {
+export function hasRelaxedSimd(): boolean {
   const f = new Fn(null, [], ['v128']);
   f.f32x4(1).f32x4(2).f32x4(3).simd(SIMD.f32x4_relaxed_madd);
   const mb = new ModuleBuilder({ shared: false, initial: 1, maximum: 1 });

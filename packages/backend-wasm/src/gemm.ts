@@ -52,6 +52,26 @@ export const GP = {
 } as const;
 
 /**
+ * Declares an i32 local for each named field of the GEMM parameter record and loads the field
+ * into it from the record at local `P` (the kernels' preamble).
+ */
+export function loadParams<K extends Exclude<keyof typeof GP, 'size'>>(
+  f: Fn,
+  P: number,
+  keys: readonly K[],
+): Record<K, number> {
+  const locals = {} as Record<K, number>;
+  for (const key of keys) {
+    const local = f.local('i32');
+    f.get(P)
+      .load('i32', GP[key] * 4)
+      .set(local);
+    locals[key] = local;
+  }
+  return locals;
+}
+
+/**
  * The f32 GEMM variants of a backend, by the rows of C they suit: a 4×8 register tile in general,
  * 1×16 and 2×16 tiles for one and two rows (batch-1 inference would waste most of a 4-row tile).
  */
@@ -90,42 +110,26 @@ export function emitGemmF32(s: GemmShape, name = 'gemm_f32'): Fn {
   const P = 0;
   const [i0, i1, j0, j1, packA, packB, tile] = [1, 2, 3, 4, 5, 6, 7];
   const L = () => f.local('i32');
-  const a = L();
-  const b = L();
-  const c = L();
-  const m = L();
-  const n = L();
-  const k = L();
-  const lda = L();
-  const transA = L();
-  const ldb = L();
-  const transB = L();
-  const ldc = L();
-  const bias = L();
-  const accumulate = L();
-  const cache = L();
-  const cacheValid = L();
-  const fields: [number, number][] = [
-    [a, GP.a],
-    [b, GP.b],
-    [c, GP.c],
-    [m, GP.m],
-    [n, GP.n],
-    [k, GP.k],
-    [lda, GP.lda],
-    [transA, GP.transA],
-    [ldb, GP.ldb],
-    [transB, GP.transB],
-    [ldc, GP.ldc],
-    [bias, GP.bias],
-    [accumulate, GP.accumulate],
-    [cache, GP.cache],
-    [cacheValid, GP.cacheValid],
-  ];
-  for (const [local, field] of fields)
-    f.get(P)
-      .load('i32', field * 4)
-      .set(local);
+  const { a, b, c, n, k, lda, transA, ldb, transB, ldc, bias, accumulate, cache, cacheValid } = loadParams(
+    f,
+    P,
+    [
+      'a',
+      'b',
+      'c',
+      'n',
+      'k',
+      'lda',
+      'transA',
+      'ldb',
+      'transB',
+      'ldc',
+      'bias',
+      'accumulate',
+      'cache',
+      'cacheValid',
+    ],
+  );
 
   const jc = L();
   const ncEnd = L();

@@ -1,5 +1,5 @@
 import { Fn, OP, SIMD } from './emit.js';
-import { GP } from './gemm.js';
+import { loadParams } from './gemm.js';
 
 /**
  * Matrix–vector products (and products with a few rows): C[m×n] (+)= op(A)·op(B) (+ bias) for
@@ -45,34 +45,19 @@ export function emitGemvF32(m: number, fma: boolean): Fn {
   const [j0, j1, packA] = [3, 4, 5];
   const L = () => f.local('i32');
   const V = () => f.local('v128');
-  const a = L();
-  const b = L();
-  const c = L();
-  const k = L();
-  const lda = L();
-  const transA = L();
-  const ldb = L();
-  const transB = L();
-  const ldc = L();
-  const bias = L();
-  const accumulate = L();
-  const fields: [number, number][] = [
-    [a, GP.a],
-    [b, GP.b],
-    [c, GP.c],
-    [k, GP.k],
-    [lda, GP.lda],
-    [transA, GP.transA],
-    [ldb, GP.ldb],
-    [transB, GP.transB],
-    [ldc, GP.ldc],
-    [bias, GP.bias],
-    [accumulate, GP.accumulate],
-  ];
-  for (const [local, field] of fields)
-    f.get(P)
-      .load('i32', field * 4)
-      .set(local);
+  const { a, b, c, k, lda, transA, ldb, transB, ldc, bias, accumulate } = loadParams(f, P, [
+    'a',
+    'b',
+    'c',
+    'k',
+    'lda',
+    'transA',
+    'ldb',
+    'transB',
+    'ldc',
+    'bias',
+    'accumulate',
+  ]);
 
   const j = L();
   const left = L();

@@ -1,28 +1,18 @@
 import { JsBackend } from '@recur/backend-js';
-import { type Backend, type BackendBuffer, type MatmulCall, Rng } from '@recur/tensor';
+import { type Backend, type MatmulCall, Rng } from '@recur/tensor';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Fn, ModuleBuilder, SIMD } from '../src/emit.js';
+import { hasRelaxedSimd } from '../src/backend.js';
+import { ModuleBuilder } from '../src/emit.js';
 import { GP } from '../src/gemm.js';
 import { emitGemvF32, GEMV_MAX_ROWS, gemvName } from '../src/gemv.js';
 import { WasmBackend } from '../src/index.js';
+import { randomF32, upload } from './helpers.js';
 
 /**
  * The matrix–vector kernels (products of 1–4 rows on unpacked operands), first called directly on
  * a memory laid out by the test, then through the backend against the JS reference.
  */
-
-function relaxedSimd(): boolean {
-  const f = new Fn(null, [], ['v128']);
-  f.f32x4(1).f32x4(2).f32x4(3).simd(SIMD.f32x4_relaxed_madd);
-  const mb = new ModuleBuilder({ shared: false, initial: 1, maximum: 1 });
-  mb.add(f);
-  try {
-    return WebAssembly.validate(mb.toBytes());
-  } catch {
-    return false;
-  }
-}
 
 const PAGE = 65536;
 type Kernels = Record<string, (...a: number[]) => void>;
@@ -168,7 +158,7 @@ const caseArb = fc.record({
   cuts: fc.array(fc.integer({ min: 1, max: 11 }), { maxLength: 3 }),
 });
 
-const engines = relaxedSimd() ? [false, true] : [false];
+const engines = hasRelaxedSimd() ? [false, true] : [false];
 
 describe('the matrix–vector kernels, called directly', () => {
   for (const fma of engines) {
@@ -230,17 +220,6 @@ describe('the matrix–vector kernels, called directly', () => {
     expect(() => emitGemvF32(5, false)).toThrow(/expected 1 to 4 rows, found 5/);
   });
 });
-
-function upload(b: Backend, data: Float32Array): BackendBuffer {
-  const buf = b.alloc('f32', data.length);
-  b.write(buf, data);
-  return buf;
-}
-
-function randomF32(n: number, seed: number): Float32Array {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: n }, () => r.normal());
-}
 
 describe('products of 1–4 rows through the backend', () => {
   const js = new JsBackend();

@@ -1,7 +1,8 @@
 import { JsBackend } from '@recur/backend-js';
-import { type Backend, type BackendBuffer, ex, Rng } from '@recur/tensor';
+import { type Backend, ex } from '@recur/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WasmBackend } from '../src/index.js';
+import { randomF32, upload } from './helpers.js';
 
 /**
  * Calls large enough to be split across threads (the conformance suite's are mostly too small),
@@ -14,17 +15,6 @@ beforeAll(async () => {
   wasm = await WasmBackend.create({ threads: 2 });
 });
 afterAll(() => wasm.dispose());
-
-function upload(b: Backend, data: Float32Array): BackendBuffer {
-  const buf = b.alloc('f32', data.length);
-  b.write(buf, data);
-  return buf;
-}
-
-function randomF32(n: number, seed: number): Float32Array {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: n }, () => r.normal());
-}
 
 function expectClose(found: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
   expect(found.length).toBe(expected.length);
