@@ -73,6 +73,10 @@ export function emitGemvF32(m: number, fma: boolean): Fn {
   const acc: number[] = Array.from({ length: ACC }, V);
   const xv: number[] = [V(), V()];
   const wv = V();
+  /** Pushes the byte address of C[row, j]: c + (row·ldc + j)·4. */
+  const cAddress = (row: number): void => {
+    f.get(c).get(ldc).i32(row).op(OP.i32_mul).get(j).op(OP.i32_add).i32(2).op(OP.i32_shl).op(OP.i32_add);
+  };
 
   f.get(k).i32(2).op(OP.i32_shl).set(kb);
   f.get(ldb).i32(2).op(OP.i32_shl).set(rowB);
@@ -266,16 +270,8 @@ export function emitGemvF32(m: number, fma: boolean): Fn {
       for (let i = 0; i < g; i++) {
         reduceLanes(acc.slice(i * 4, i * 4 + 4));
         // cp = c + ((i0+i)*ldc + j)*4
-        f.get(c)
-          .get(ldc)
-          .i32(i0 + i)
-          .op(OP.i32_mul)
-          .get(j)
-          .op(OP.i32_add)
-          .i32(2)
-          .op(OP.i32_shl)
-          .op(OP.i32_add)
-          .set(cp);
+        cAddress(i0 + i);
+        f.set(cp);
         storeVector(left, 0);
       }
     }
@@ -328,16 +324,8 @@ export function emitGemvF32(m: number, fma: boolean): Fn {
       for (let i = 0; i < m; i++) {
         for (let v = 0; v < width; v++) {
           f.get(acc[i * width + v]!).set(res);
-          f.get(c)
-            .get(ldc)
-            .i32(i)
-            .op(OP.i32_mul)
-            .get(j)
-            .op(OP.i32_add)
-            .i32(2)
-            .op(OP.i32_shl)
-            .op(OP.i32_add)
-            .i32(v * 16)
+          cAddress(i);
+          f.i32(v * 16)
             .op(OP.i32_add)
             .set(cp);
           storeVector(null, v * 16);
@@ -374,16 +362,8 @@ export function emitGemvF32(m: number, fma: boolean): Fn {
     f.get(bp).get(rowB).op(OP.i32_add).set(bp);
     f.br(0).end().end();
     for (let i = 0; i < m; i++) {
-      f.get(c)
-        .get(ldc)
-        .i32(i)
-        .op(OP.i32_mul)
-        .get(j)
-        .op(OP.i32_add)
-        .i32(2)
-        .op(OP.i32_shl)
-        .op(OP.i32_add)
-        .set(cp);
+      cAddress(i);
+      f.set(cp);
       f.get(accumulate).if();
       f.get(s[i]!).get(cp).load('f32').op(OP.f32_add).set(s[i]!);
       f.end();
